@@ -1,0 +1,59 @@
+package io.pgcheckpoint.cli;
+
+import io.pgcheckpoint.engine.DrillReport;
+import io.pgcheckpoint.engine.Driller;
+import io.pgcheckpoint.engine.PgTools;
+import io.pgcheckpoint.engine.Store;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "drill", mixinStandardHelpOptions = true,
+        description = {"Prove a checkpoint: download it, verify its sha256, restore it with pg_restore into an empty",
+                "PostgreSQL and compare every table's row count with the ledger. Exit 0 only when all match."})
+final class DrillCommand extends StoreCommand implements Callable<Integer> {
+    @Option(names = "--tag", required = true, description = "The checkpoint to prove.")
+    String tag;
+
+    @Option(names = "--target", paramLabel = "URI",
+            description = "libpq URI of an empty database to restore into; default: a throwaway PostgreSQL started from local binaries and removed afterwards.")
+    String target;
+
+    @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Parallel pg_restore jobs (default: the number of CPUs, at most 4).")
+    Integer jobs;
+
+    @Override
+    public Integer call() {
+        int j = jobs != null ? jobs : Math.min(4, Runtime.getRuntime().availableProcessors());
+        try (Store s = openStore()) {
+            DrillReport r = new Driller(PgTools.locate(), output.progress())
+                    .drill(s, tag, target == null ? null : db(target), j);
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("ok", r.proven());
+            json.put("tag", r.tag());
+            json.put("restoreDrill", r.proven() ? "proven" : "failed");
+            json.put("tablesChecked", r.tablesChecked());
+            json.put("rowsChecked", r.rowsChecked());
+            json.put("mismatchCount", r.mismatches().size());
+            json.put("mismatches", r.mismatches().stream().limit(10).map(DrillReport.Mismatch::describe).toList());
+            json.put("drillServerVersion", r.drillServerVersion());
+            json.put("seconds", r.totalMillis() / 1000.0);
+            output.result(json, () -> {
+                if (r.proven()) {
+                    System.out.printf("PROVEN %s: %d tables, %d rows restored and counted, all equal to the ledger%n",
+                            r.tag(), r.tablesChecked(), r.rowsChecked());
+                } else {
+                    System.out.printf("FAILED %s: %d of %d tables differ from the ledger:%n", r.tag(), r.mismatches().size(), r.tablesChecked());
+                    r.mismatches().stream().limit(10).forEach(m -> System.out.println("  " + m.describe()));
+                }
+            });
+            if (!r.proven()) {
+                System.err.println("error: checkpoint '" + tag + "' is NOT proven: the restored row counts differ from the ledger (first: "
+                        + r.mismatches().get(0).describe() + "); do not rely on it, seal a new one");
+            }
+            return r.proven() ? 0 : Main.FAILED;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.pgcheckpoint.cli;
+
+import io.pgcheckpoint.engine.DrillReport;
+import io.pgcheckpoint.engine.Json;
+import io.pgcheckpoint.engine.Manifest;
+import io.pgcheckpoint.engine.Sizes;
+import io.pgcheckpoint.engine.Store;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+
+@Command(name = "list", mixinStandardHelpOptions = true,
+        description = "The checkpoint history, rebuilt from the store alone: tag, time, commit, size, proven or not.")
+final class ListCommand extends StoreCommand implements Callable<Integer> {
+    @Override
+    public Integer call() {
+        try (Store s = openStore()) {
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (String tag : s.listTags()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("tag", tag);
+                Optional<byte[]> manifestBytes = s.read(Manifest.key(tag, Manifest.MANIFEST));
+                if (manifestBytes.isEmpty()) {
+                    row.put("state", "incomplete");
+                    rows.add(row);
+                    continue;
+                }
+                Manifest m = Json.read(manifestBytes.get(), Manifest.class);
+                Optional<DrillReport> drill = s.read(Manifest.key(tag, Manifest.DRILL)).map(b -> Json.read(b, DrillReport.class));
+                row.put("state", drill.map(d -> d.proven() ? "proven" : "drill-failed").orElse("sealed"));
+                row.put("sealedAt", m.snapshotTime().toString());
+                row.put("commit", m.commit());
+                row.put("bytes", m.archive().bytes());
+                row.put("tables", m.ledger().tableCount());
+                row.put("rows", m.ledger().totalRows());
+                rows.add(row);
+            }
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("ok", true);
+            json.put("store", s.uri());
+            json.put("checkpoints", rows);
+            if (output.json()) {
+                // The history can be long: not a termination message, so no 4 KiB cut here.
+                System.out.println(Json.compact(json));
+                return 0;
+            }
+            System.out.printf("%-32s %-13s %-22s %-12s %10s %8s %12s%n", "TAG", "STATE", "SEALED", "COMMIT", "SIZE", "TABLES", "ROWS");
+            for (Map<String, Object> r : rows) {
+                Object bytes = r.get("bytes");
+                System.out.printf("%-32s %-13s %-22s %-12s %10s %8s %12s%n", r.get("tag"), r.get("state"),
+                        r.getOrDefault("sealedAt", "-").toString().replaceFirst("\\.\\d+Z$", "Z"),
+                        abbreviate((String) r.get("commit")), bytes == null ? "-" : Sizes.human((Long) bytes),
+                        r.getOrDefault("tables", "-"), r.getOrDefault("rows", "-"));
+            }
+            if (rows.isEmpty()) {
+                System.out.println("(no checkpoints in " + s.uri() + ")");
+            }
+            return 0;
+        }
+    }
+
+    private static String abbreviate(String commit) {
+        return commit == null ? "-" : commit.length() > 12 ? commit.substring(0, 12) : commit;
+    }
+}

@@ -1,0 +1,51 @@
+package io.pgcheckpoint.cli;
+
+import io.pgcheckpoint.engine.CheckpointException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The single entry point of the jar: every role of pgcheckpoint is a subcommand. */
+@Command(name = "pgcheckpoint", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Seal a pg_dump checkpoint before a migration, prove it restorable, restore tables surgically.",
+        subcommands = {SealCommand.class, DrillCommand.class, RestoreCommand.class, DiffCommand.class, ListCommand.class},
+        footer = {"", "Exit codes: 0 success, 1 the checkpoint operation failed (message says why), 2 invalid usage."})
+public final class Main implements Runnable {
+    public static final int FAILED = 1;
+    public static final int USAGE = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            Object command = commandLine.getCommand();
+            Output output = command instanceof StoreCommand sc ? sc.output : new Output();
+            if (e instanceof CheckpointException ce) {
+                output.error(ce.code(), ce.getMessage());
+                return ce.code().startsWith("usage.") ? USAGE : FAILED;
+            }
+            output.error("internal", e.toString());
+            e.printStackTrace(System.err);
+            return FAILED;
+        });
+        return cli.execute(args);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"pgcheckpoint " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package io.pgcheckpoint.cli;
+
+import io.pgcheckpoint.engine.Json;
+import io.pgcheckpoint.engine.Progress;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** Results on stdout (text for people, or one JSON object), progress on stderr. */
+public final class Output {
+    /** Termination messages of Kubernetes containers are capped at 4 KiB. */
+    static final int JSON_LIMIT = 4096;
+
+    enum Format { text, json }
+
+    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "Result format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    Format format = Format.text;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress lines on stderr.")
+    boolean quiet;
+
+    Progress progress() {
+        return quiet ? Progress.SILENT : Progress.to(System.err);
+    }
+
+    boolean json() {
+        return format == Format.json;
+    }
+
+    /** Prints a result: JSON as one line kept under 4 KiB, text through the given renderer. */
+    void result(Map<String, Object> json, Runnable text) {
+        if (json()) {
+            System.out.println(fit(json));
+        } else {
+            text.run();
+        }
+        System.out.flush();
+    }
+
+    void error(String code, String message) {
+        if (json()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("ok", false);
+            m.put("error", code);
+            m.put("message", message.length() > 2000 ? message.substring(0, 2000) + "…" : message);
+            System.out.println(Json.compact(m));
+            System.out.flush();
+        }
+        System.err.println("error: " + message);
+    }
+
+    static String fit(Map<String, Object> json) {
+        String s = Json.compact(json);
+        if (s.length() <= JSON_LIMIT) {
+            return s;
+        }
+        // Drop the longest list first (e.g. many mismatches); the manifest and drill.json hold the full detail.
+        Map<String, Object> smaller = new LinkedHashMap<>(json);
+        smaller.entrySet().removeIf(e -> e.getValue() instanceof java.util.Collection<?>);
+        smaller.put("truncated", true);
+        return Json.compact(smaller);
+    }
+}

@@ -1,0 +1,70 @@
+package io.pgcheckpoint.cli;
+
+import io.pgcheckpoint.engine.PgTools;
+import io.pgcheckpoint.engine.Restorer;
+import io.pgcheckpoint.engine.Store;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "restore", mixinStandardHelpOptions = true,
+        description = {"Bring chosen tables back from a checkpoint, in one transaction.",
+                "side-by-side (default) restores them into a new schema restored_<tag> so you can compare and copy rows back;",
+                "replace empties and refills (or recreates) the live tables and needs --confirm <tag>."})
+final class RestoreCommand extends StoreCommand implements Callable<Integer> {
+    enum Mode { side_by_side, replace }
+
+    @Option(names = "--tag", required = true, description = "The checkpoint to restore from.")
+    String tag;
+
+    @Option(names = {"-t", "--table"}, required = true, paramLabel = "SCHEMA.TABLE",
+            description = "Table to restore (repeatable); quote odd names: '\"My Schema\".\"Odd table\"'.")
+    List<String> tables;
+
+    @Option(names = "--target", paramLabel = "URI", description = "libpq URI of the database to restore into (default: PG* environment).")
+    String target;
+
+    @Option(names = "--mode", defaultValue = "side-by-side", converter = ModeConverter.class,
+            description = "side-by-side (default) or replace.")
+    Mode mode;
+
+    @Option(names = "--confirm", paramLabel = "TAG", description = "Required by --mode replace: the checkpoint's tag, repeated.")
+    String confirm;
+
+    @Option(names = "--into-schema", paramLabel = "SCHEMA", description = "Schema for side-by-side (default restored_<tag>).")
+    String intoSchema;
+
+    static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Mode> {
+        @Override
+        public Mode convert(String value) {
+            return switch (value) {
+                case "side-by-side", "SideBySide" -> Mode.side_by_side;
+                case "replace", "Replace" -> Mode.replace;
+                default -> throw new picocli.CommandLine.TypeConversionException("use side-by-side or replace, not '" + value + "'");
+            };
+        }
+    }
+
+    @Override
+    public Integer call() {
+        try (Store s = openStore()) {
+            Restorer.Report r = new Restorer(PgTools.locate(), output.progress()).restore(new Restorer.Request(s, tag, tables,
+                    db(target), mode == Mode.replace ? Restorer.Mode.REPLACE : Restorer.Mode.SIDE_BY_SIDE, confirm, intoSchema));
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("ok", r.allMatch());
+            json.put("tag", r.tag());
+            json.put("mode", r.mode());
+            json.put("tables", r.tables());
+            output.result(json, () -> {
+                for (Restorer.TableResult t : r.tables()) {
+                    System.out.printf("%s %s -> %s: %d rows restored, ledger %d%n", t.matches() ? "OK      " : "MISMATCH",
+                            t.table(), t.restoredAs(), t.restoredRows(), t.ledgerRows());
+                }
+            });
+            return r.allMatch() ? 0 : Main.FAILED;
+        }
+    }
+}

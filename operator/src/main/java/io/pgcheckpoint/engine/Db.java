@@ -1,0 +1,104 @@
+package io.pgcheckpoint.engine;
+
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import javax.net.ssl.SSLException;
+
+/** JDBC connections with failures translated into what the user should check. */
+public final class Db {
+    public static final int CONNECT_TIMEOUT_SECONDS = 10;
+
+    private Db() {
+    }
+
+    public static Connection connect(DbTarget target) {
+        try {
+            return DriverManager.getConnection(target.jdbcUrl(), target.jdbcProperties(CONNECT_TIMEOUT_SECONDS));
+        } catch (SQLException e) {
+            throw classify(target, e);
+        }
+    }
+
+    /** Names the kind of failure: DNS, refused, unreachable, TLS, authentication, missing database. */
+    static CheckpointException classify(DbTarget target, SQLException e) {
+        String where = target.describe();
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof UnknownHostException) {
+                return new CheckpointException("connection.dns", "cannot resolve host '" + target.host()
+                        + "' (DNS) for " + where + ": check the host name in the connection URI or Secret", e);
+            }
+            if (c instanceof ConnectException) {
+                return new CheckpointException("connection.refused", "connection refused by " + target.host() + ":"
+                        + target.port() + " for " + where + ": is PostgreSQL running and listening on that address and port?", e);
+            }
+            if (c instanceof NoRouteToHostException || c instanceof SocketTimeoutException) {
+                return new CheckpointException("connection.unreachable", "host " + target.host() + ":" + target.port()
+                        + " did not answer within " + CONNECT_TIMEOUT_SECONDS + "s for " + where
+                        + ": check network policies, firewalls and the host address", e);
+            }
+            if (c instanceof SSLException) {
+                return new CheckpointException("connection.tls", "TLS handshake with " + target.host() + " failed ("
+                        + c.getMessage() + ") for " + where + ": check sslmode and the server's certificate", e);
+            }
+        }
+        if (state.equals("28P01") || state.equals("28000")) {
+            return new CheckpointException("connection.auth", "authentication failed for user '" + target.user()
+                    + "' at " + where + " (" + e.getMessage() + "): check the user and password in the connection URI or Secret", e);
+        }
+        if (state.equals("3D000")) {
+            return new CheckpointException("connection.no-database", "database '" + target.database()
+                    + "' does not exist at " + target.host() + ":" + target.port() + ": check the database name", e);
+        }
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        if (message.contains("SSL") || message.contains("ssl")) {
+            return new CheckpointException("connection.tls", "TLS problem connecting to " + where + ": " + message
+                    + ": check sslmode (the server may not offer TLS, or require it)", e);
+        }
+        return new CheckpointException("connection.failed", "cannot connect to " + where + ": " + message, e);
+    }
+
+    public static String quoteIdent(String name) {
+        return "\"" + name.replace("\"", "\"\"") + "\"";
+    }
+
+    public static String qualified(String schema, String name) {
+        return quoteIdent(schema) + "." + quoteIdent(name);
+    }
+
+    public static String quoteLiteral(String s) {
+        return "'" + s.replace("'", "''") + "'";
+    }
+
+    public static String queryString(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    public static long queryLong(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    public static void execute(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    /** server_version_num / 10000, e.g. 15 for 15.8. */
+    public static int serverMajor(Connection c) throws SQLException {
+        return (int) (queryLong(c, "SHOW server_version_num") / 10000);
+    }
+}

@@ -1,0 +1,63 @@
+package io.pgcheckpoint.engine;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The damage report: the live database against a checkpoint's ledger. */
+public final class Differ {
+    private Differ() {
+    }
+
+    public record Change(String table, long checkpointRows, long liveRows) {
+        public long delta() {
+            return liveRows - checkpointRows;
+        }
+    }
+
+    public record Report(String tag, String database, List<String> missing, List<String> added, List<Change> changed,
+                         int unchanged, long checkpointLargeObjects, long liveLargeObjects) {
+        public boolean clean() {
+            return missing.isEmpty() && added.isEmpty() && changed.isEmpty() && checkpointLargeObjects == liveLargeObjects;
+        }
+    }
+
+    public static Report diff(Manifest manifest, DbTarget db) {
+        try (Connection c = Db.connect(db)) {
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            c.setReadOnly(true);
+            Map<String, Ledger.Relation> live = new LinkedHashMap<>();
+            for (Ledger.Relation r : Ledger.relations(c)) {
+                live.put(r.qualifiedName(), r);
+            }
+            List<String> missing = new ArrayList<>();
+            List<Change> changed = new ArrayList<>();
+            int unchanged = 0;
+            for (Ledger.Entry entry : manifest.ledger().tables()) {
+                Ledger.Relation r = live.remove(entry.qualifiedName());
+                if (r == null) {
+                    missing.add(entry.display());
+                    continue;
+                }
+                long now = Ledger.count(c, r.schema(), r.name());
+                if (now != entry.rows()) {
+                    changed.add(new Change(entry.display(), entry.rows(), now));
+                } else {
+                    unchanged++;
+                }
+            }
+            List<String> added = live.values().stream().map(r -> r.schema() + "." + r.name()).toList();
+            long largeObjects = Ledger.largeObjects(c);
+            c.rollback();
+            return new Report(manifest.tag(), db.describe(), missing, added, changed, unchanged,
+                    manifest.ledger().largeObjects(), largeObjects);
+        } catch (SQLException e) {
+            throw new CheckpointException("database.error", "comparing " + db.describe() + " with '" + manifest.tag()
+                    + "' failed: " + e.getMessage(), e);
+        }
+    }
+}

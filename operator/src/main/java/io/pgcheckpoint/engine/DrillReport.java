@@ -1,0 +1,29 @@
+package io.pgcheckpoint.engine;
+
+import java.time.Instant;
+import java.util.List;
+
+/** {@code drill.json}: the proof, written beside the archive. */
+public record DrillReport(
+        String tag,
+        boolean proven,
+        Instant drilledAt,
+        String drillServerVersion,
+        String pgRestoreVersion,
+        int tablesChecked,
+        long rowsChecked,
+        long largeObjectsExpected,
+        long largeObjectsFound,
+        List<Mismatch> mismatches,
+        long downloadMillis,
+        long restoreMillis,
+        long countMillis,
+        long totalMillis,
+        String failure) {
+
+    public record Mismatch(String table, long expected, Long found) {
+        public String describe() {
+            return table + ": expected " + expected + " rows, found " + (found == null ? "no table" : found);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package io.pgcheckpoint.engine;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Proves a checkpoint: download and verify the archive, restore it with pg_restore into an
+ * empty PostgreSQL, count every ledger table and compare. {@code proven} is true only when
+ * every count matches; the report is written to {@code drill.json} beside the archive either way.
+ */
+public final class Driller {
+    public static final String DRILL_DATABASE = "pgcheckpoint_drill";
+    private final PgTools tools;
+    private final Progress progress;
+
+    public Driller(PgTools tools, Progress progress) {
+        this.tools = tools;
+        this.progress = progress;
+    }
+
+    /** @param target an empty database to restore into, or null for a throwaway local server */
+    public DrillReport drill(Store store, String tag, DbTarget target, int jobs) {
+        long started = System.nanoTime();
+        Manifest manifest = Archives.manifest(store, tag);
+        Path work = tempDir();
+        try {
+            progress.step("downloading " + store.uri(Manifest.key(tag, manifest.archive().file())) + " ("
+                    + Sizes.human(manifest.archive().bytes()) + ") and verifying its sha256");
+            long downloadStart = System.nanoTime();
+            Path archive;
+            try {
+                archive = Archives.download(store, manifest, work, progress);
+            } catch (CheckpointException e) {
+                if (e.code().equals("archive.checksum")) {
+                    recordFailure(store, manifest, e);
+                }
+                throw e;
+            }
+            long downloadMillis = Sealer.millisSince(downloadStart);
+            if (target != null) {
+                return drillInto(store, manifest, archive, target, jobs, started, downloadMillis);
+            }
+            try (LocalPostgres pg = LocalPostgres.start(tools, progress)) {
+                try (Connection c = Db.connect(pg.target("postgres"))) {
+                    Db.execute(c, "CREATE DATABASE " + DRILL_DATABASE + " TEMPLATE template0 ENCODING 'UTF8'");
+                } catch (SQLException e) {
+                    throw new CheckpointException("drill.server", "cannot create the drill database: " + e.getMessage(), e);
+                }
+                return drillInto(store, manifest, archive, pg.target(DRILL_DATABASE), jobs, started, downloadMillis);
+            }
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    private DrillReport drillInto(Store store, Manifest manifest, Path archive, DbTarget target, int jobs,
+                                  long started, long downloadMillis) {
+        String serverVersion;
+        try (Connection c = Db.connect(target)) {
+            serverVersion = Db.queryString(c, "SHOW server_version");
+            int sourceMajor = PgTools.major("(PostgreSQL) " + manifest.serverVersion());
+            if (Db.serverMajor(c) < sourceMajor) {
+                throw new CheckpointException("drill.version", "the drill server runs PostgreSQL " + serverVersion
+                        + " but the checkpoint comes from " + manifest.serverVersion() + ": use a drill server of major version "
+                        + sourceMajor + " or newer");
+            }
+            refuseNonEmpty(c, target);
+        } catch (SQLException e) {
+            throw new CheckpointException("drill.server", "cannot inspect the drill target " + target.describe() + ": " + e.getMessage(), e);
+        }
+        String pgRestoreVersion = tools.version("pg_restore");
+        progress.step("restoring into " + target.describe() + " with pg_restore -j " + jobs);
+        long restoreStart = System.nanoTime();
+        PgTools.Result restore = PgTools.run(List.of(tools.path("pg_restore"), "--jobs=" + jobs, "--exit-on-error",
+                "--no-owner", "--no-privileges", "--no-tablespaces", "--no-subscriptions", "--no-publications",
+                "--no-password", "--dbname=" + target.database(), archive.toString()), target.libpqEnv());
+        long restoreMillis = Sealer.millisSince(restoreStart);
+        if (restore.exitCode() != 0) {
+            CheckpointException e = new CheckpointException("drill.restore", "pg_restore of '" + manifest.tag()
+                    + "' failed (exit " + restore.exitCode() + "): " + lastLines(restore.stderr(), 3)
+                    + ": the archive cannot be restored as is; check that the drill server has the extensions and version the source uses");
+            recordFailure(store, manifest, e);
+            throw e;
+        }
+        progress.step("restored in " + restoreMillis / 1000.0 + " s; counting " + manifest.ledger().tableCount() + " tables");
+
+        long countStart = System.nanoTime();
+        List<DrillReport.Mismatch> mismatches = new ArrayList<>();
+        long rows = 0;
+        long largeObjects;
+        try (Connection c = Db.connect(target)) {
+            for (Ledger.Entry entry : manifest.ledger().tables()) {
+                Long found = countIfExists(c, entry);
+                if (found == null || found != entry.rows()) {
+                    mismatches.add(new DrillReport.Mismatch(entry.display(), entry.rows(), found));
+                }
+                rows += found == null ? 0 : found;
+            }
+            largeObjects = Ledger.largeObjects(c);
+        } catch (SQLException e) {
+            throw new CheckpointException("drill.count", "counting the restored tables failed: " + e.getMessage(), e);
+        }
+        if (largeObjects != manifest.ledger().largeObjects()) {
+            mismatches.add(new DrillReport.Mismatch("(large objects)", manifest.ledger().largeObjects(), largeObjects));
+        }
+        long countMillis = Sealer.millisSince(countStart);
+        DrillReport report = new DrillReport(manifest.tag(), mismatches.isEmpty(), Instant.now(), serverVersion,
+                pgRestoreVersion, manifest.ledger().tableCount(), rows, manifest.ledger().largeObjects(), largeObjects,
+                mismatches, downloadMillis, restoreMillis, countMillis, Sealer.millisSince(started), null);
+        store.put(Manifest.key(manifest.tag(), Manifest.DRILL), Json.bytes(report));
+        progress.step(report.proven()
+                ? "PROVEN: " + report.tablesChecked() + " tables, " + rows + " rows match the ledger"
+                : "FAILED: " + mismatches.size() + " count(s) differ from the ledger, first: " + mismatches.get(0).describe());
+        return report;
+    }
+
+    private static Long countIfExists(Connection c, Ledger.Entry entry) throws SQLException {
+        String regclass = Db.queryString(c, "SELECT to_regclass(" + Db.quoteLiteral(entry.qualifiedName()) + ")::text");
+        return regclass == null ? null : Ledger.count(c, entry.schema(), entry.name());
+    }
+
+    /** A drill restores into the database it is given: it must hold nothing that could be mixed up with the restore. */
+    private static void refuseNonEmpty(Connection c, DbTarget target) throws SQLException {
+        long relations = Db.queryLong(c, """
+                SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relkind IN ('r','p','v','m','S','f')
+                   AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+                """);
+        if (relations > 0) {
+            throw new CheckpointException("drill.target-not-empty", "drill target " + target.describe() + " is not empty ("
+                    + relations + " relations): a drill needs an empty database it may fill; create one (CREATE DATABASE) or omit --target to use a throwaway server");
+        }
+    }
+
+    private void recordFailure(Store store, Manifest manifest, CheckpointException e) {
+        DrillReport report = new DrillReport(manifest.tag(), false, Instant.now(), null, null, 0, 0,
+                manifest.ledger().largeObjects(), 0, List.of(), 0, 0, 0, 0, e.getMessage());
+        try {
+            store.put(Manifest.key(manifest.tag(), Manifest.DRILL), Json.bytes(report));
+        } catch (CheckpointException ignored) {
+            // the drill's own failure is what the caller must see
+        }
+    }
+
+    static String lastLines(String text, int n) {
+        String[] lines = text.strip().split("\n");
+        return String.join(" | ", List.of(lines).subList(Math.max(0, lines.length - n), lines.length));
+    }
+
+    static Path tempDir() {
+        try {
+            return Files.createTempDirectory("pgcheckpoint-");
+        } catch (IOException e) {
+            throw new CheckpointException("local.io", "cannot create a temporary directory: " + e.getMessage(), e);
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // temporary files only
+        }
+    }
+}

@@ -1,0 +1,191 @@
+package io.pgcheckpoint.engine;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/** A store in a local directory: {@code file:/var/lib/checkpoints}. Files are written aside and linked into place. */
+public final class FileStore implements Store {
+    private final Path root;
+
+    public FileStore(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(this.root);
+        } catch (IOException e) {
+            throw new CheckpointException("store.unreachable", "cannot create store directory " + this.root + ": " + e.getMessage());
+        }
+    }
+
+    @Override
+    public String uri() {
+        return "file:" + root;
+    }
+
+    private Path resolve(String key) {
+        Path p = root.resolve(key).normalize();
+        if (!p.startsWith(root)) {
+            throw new CheckpointException("usage.key", "key escapes the store: " + key);
+        }
+        return p;
+    }
+
+    @Override
+    public boolean exists(String key) {
+        return Files.exists(resolve(key));
+    }
+
+    @Override
+    public Upload create(String key) {
+        Path target = resolve(key);
+        try {
+            Files.createDirectories(target.getParent());
+            Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+            FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            OutputStream out = new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(channel), 1 << 20);
+            return new Upload() {
+                private boolean done;
+
+                @Override
+                public OutputStream stream() {
+                    return out;
+                }
+
+                @Override
+                public void commit() {
+                    try {
+                        out.flush();
+                        channel.force(true);
+                        out.close();
+                        linkIntoPlace(partial, target);
+                        done = true;
+                    } catch (IOException e) {
+                        abort();
+                        throw new CheckpointException("store.write", "cannot write " + target + ": " + e.getMessage(), e);
+                    }
+                }
+
+                @Override
+                public void abort() {
+                    if (done) {
+                        return;
+                    }
+                    done = true;
+                    try {
+                        out.close();
+                    } catch (IOException ignored) {
+                        // the partial file is removed below either way
+                    }
+                    try {
+                        Files.deleteIfExists(partial);
+                    } catch (IOException ignored) {
+                        // best effort: a leftover .partial file is never taken for a checkpoint
+                    }
+                }
+            };
+        } catch (IOException e) {
+            throw new CheckpointException("store.write", "cannot write to " + target.getParent() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A hard link fails atomically when the target exists, so a checkpoint file is never replaced. */
+    private static void linkIntoPlace(Path partial, Path target) throws IOException {
+        try {
+            Files.createLink(target, partial);
+            Files.delete(partial);
+        } catch (FileAlreadyExistsException e) {
+            Files.deleteIfExists(partial);
+            throw alreadyExists(target);
+        } catch (UnsupportedOperationException | IOException e) {
+            // file systems without hard links: a move that refuses to replace
+            try {
+                Files.move(partial, target);
+            } catch (FileAlreadyExistsException exists) {
+                Files.deleteIfExists(partial);
+                throw alreadyExists(target);
+            }
+        }
+    }
+
+    private static CheckpointException alreadyExists(Path target) {
+        return new CheckpointException("store.exists", target + " already exists; a checkpoint is never overwritten");
+    }
+
+    @Override
+    public void putNew(String key, byte[] data) {
+        try (Upload upload = create(key)) {
+            upload.stream().write(data);
+            upload.commit();
+        } catch (IOException e) {
+            throw new CheckpointException("store.write", "cannot write " + resolve(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void put(String key, byte[] data) {
+        Path target = resolve(key);
+        try {
+            Files.createDirectories(target.getParent());
+            Path tmp = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+            Files.write(tmp, data, StandardOpenOption.CREATE_NEW);
+            Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new CheckpointException("store.write", "cannot write " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public InputStream open(String key) {
+        try {
+            return Files.newInputStream(resolve(key));
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException("store.not-found", uri(key) + " does not exist");
+        } catch (IOException e) {
+            throw new CheckpointException("store.read", "cannot read " + uri(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> read(String key) {
+        Path p = resolve(key);
+        try {
+            return Files.exists(p) ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
+        } catch (IOException e) {
+            throw new CheckpointException("store.read", "cannot read " + uri(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<String> listTags() {
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new CheckpointException("store.read", "cannot list " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void delete(String key) {
+        try {
+            Files.deleteIfExists(resolve(key));
+        } catch (IOException e) {
+            throw new CheckpointException("store.write", "cannot delete " + uri(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+    }
+}

@@ -1,0 +1,155 @@
+package io.pgcheckpoint.engine;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A throwaway PostgreSQL server started from local binaries: initdb in a temporary
+ * directory, a random port on 127.0.0.1, durability switched off (it only has to live for one
+ * drill), removed on {@link #close()}. As root it runs as an unprivileged user, since
+ * PostgreSQL refuses to run as root.
+ */
+public final class LocalPostgres implements AutoCloseable {
+    private final PgTools tools;
+    private final Path dir;
+    private final int port;
+    private final String runAs;
+    private final Thread shutdownHook;
+    private boolean stopped;
+
+    private LocalPostgres(PgTools tools, Path dir, int port, String runAs) {
+        this.tools = tools;
+        this.dir = dir;
+        this.port = port;
+        this.runAs = runAs;
+        this.shutdownHook = new Thread(this::stopQuietly, "throwaway-postgres-stop");
+    }
+
+    public static LocalPostgres start(PgTools tools, Progress progress) {
+        String runAs = isRoot() ? unprivilegedUser() : null;
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("pgcheckpoint-pg-");
+        } catch (IOException e) {
+            throw new CheckpointException("drill.server", "cannot create a temporary directory for the throwaway PostgreSQL: " + e.getMessage(), e);
+        }
+        LocalPostgres pg = new LocalPostgres(tools, dir, freePort(), runAs);
+        Runtime.getRuntime().addShutdownHook(pg.shutdownHook);
+        try {
+            if (runAs != null) {
+                pg.exec(List.of("chown", "-R", runAs, dir.toString()), false);
+            }
+            progress.step("starting a throwaway PostgreSQL (" + tools.version("postgres").replace("postgres (PostgreSQL) ", "")
+                    + ") in " + dir + " on port " + pg.port);
+            pg.exec(List.of(tools.path("initdb"), "-D", pg.dataDir().toString(), "-U", "postgres", "--auth=trust",
+                    "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"), true);
+            String settings = String.join(" ", List.of(
+                    "-p " + pg.port, "-k " + dir, "-c listen_addresses=127.0.0.1",
+                    "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
+                    "-c wal_level=minimal", "-c max_wal_senders=0", "-c max_wal_size=4GB",
+                    "-c checkpoint_timeout=1h", "-c maintenance_work_mem=256MB", "-c autovacuum=off"));
+            pg.exec(List.of(tools.path("pg_ctl"), "-D", pg.dataDir().toString(), "-l", dir.resolve("server.log").toString(),
+                    "-o", settings, "-w", "-t", "60", "start"), true);
+            return pg;
+        } catch (RuntimeException e) {
+            String log = pg.logTail();
+            pg.close();
+            throw new CheckpointException("drill.server", "the throwaway PostgreSQL did not start: " + e.getMessage()
+                    + (log.isEmpty() ? "" : " | server log: " + log), e);
+        }
+    }
+
+    private Path dataDir() {
+        return dir.resolve("data");
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** Connection to the given database as the bootstrap superuser. */
+    public DbTarget target(String database) {
+        return new DbTarget("127.0.0.1", port, "postgres", null, database, "disable", Map.of());
+    }
+
+    private void exec(List<String> command, boolean asServerUser) {
+        List<String> full = new ArrayList<>();
+        if (asServerUser && runAs != null) {
+            full.addAll(List.of("runuser", "-u", runAs, "--"));
+        }
+        full.addAll(command);
+        PgTools.Result r = PgTools.run(full, Map.of("LC_ALL", "C.UTF-8"));
+        if (r.exitCode() != 0) {
+            throw new CheckpointException("drill.server", String.join(" ", command.subList(0, 1)) + " failed (exit "
+                    + r.exitCode() + "): " + (r.stderr() + r.stdout()).strip());
+        }
+    }
+
+    private String logTail() {
+        try {
+            List<String> lines = Files.readAllLines(dir.resolve("server.log"));
+            return String.join(" | ", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private void stopQuietly() {
+        synchronized (this) {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+        }
+        if (Files.exists(dataDir().resolve("postmaster.pid"))) {
+            try {
+                exec(List.of(tools.path("pg_ctl"), "-D", dataDir().toString(), "-m", "immediate", "-w", "stop"), true);
+            } catch (RuntimeException ignored) {
+                // removing the directory below is what matters
+            }
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // a temp directory left behind is harmless
+        }
+    }
+
+    @Override
+    public void close() {
+        stopQuietly();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException ignored) {
+            // JVM already shutting down
+        }
+    }
+
+    private static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    private static String unprivilegedUser() {
+        for (String user : List.of("postgres", "nobody")) {
+            if (PgTools.run(List.of("id", "-u", user), Map.of()).exitCode() == 0) {
+                return user;
+            }
+        }
+        throw new CheckpointException("drill.server", "running as root and no unprivileged user (postgres or nobody) exists to run the throwaway PostgreSQL");
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new CheckpointException("drill.server", "no free local port: " + e.getMessage(), e);
+        }
+    }
+}

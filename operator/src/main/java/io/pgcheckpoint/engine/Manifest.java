@@ -1,0 +1,41 @@
+package io.pgcheckpoint.engine;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * {@code manifest.json}: written last, so its presence is what makes a checkpoint complete.
+ * Holds no secret: the database is described without its password.
+ */
+public record Manifest(
+        int formatVersion,
+        String tag,
+        String commit,
+        String reason,
+        String database,
+        Instant createdAt,
+        Instant snapshotTime,
+        String serverVersion,
+        String pgDumpVersion,
+        Archive archive,
+        LedgerSummary ledger,
+        Timings timings) {
+
+    public static final int FORMAT_VERSION = 1;
+    public static final String ARCHIVE = "archive.dump";
+    public static final String MANIFEST = "manifest.json";
+    public static final String DRILL = "drill.json";
+
+    public record Archive(String file, long bytes, String sha256, String format, String compression) {
+    }
+
+    public record LedgerSummary(int tableCount, long totalRows, long largeObjects, List<Ledger.Entry> tables) {
+    }
+
+    public record Timings(long countMillis, long dumpMillis, long totalMillis) {
+    }
+
+    public static String key(String tag, String file) {
+        return tag + "/" + file;
+    }
+}

@@ -1,0 +1,356 @@
+package io.pgcheckpoint.engine;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.exception.SdkServiceException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+
+/**
+ * A store in an S3-compatible bucket. Archives are streamed as multipart uploads with at
+ * most two parts in memory (one filling, one in flight), so memory stays bounded whatever
+ * the archive's size; an upload that fails or is interrupted is aborted.
+ */
+public final class S3Store implements Store {
+    /** 16 MiB parts allow archives up to 160 GB (S3 allows 10,000 parts). */
+    static final int PART_SIZE = 16 * 1024 * 1024;
+
+    private final S3Client s3;
+    private final String bucket;
+    private final String prefix;
+    private final String endpointDescription;
+
+    public record Settings(String region, String endpoint, boolean pathStyle) {
+    }
+
+    public S3Store(String bucket, String prefix, Settings settings) {
+        this.bucket = bucket;
+        this.prefix = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
+        S3ClientBuilder builder = S3Client.builder()
+                .httpClientBuilder(UrlConnectionHttpClient.builder()
+                        .connectionTimeout(Duration.ofSeconds(10))
+                        .socketTimeout(Duration.ofSeconds(120)))
+                // S3-compatible stores do not all speak the newer flexible checksums;
+                // integrity is ours anyway: every archive carries a sha256 checked on download.
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .forcePathStyle(settings.pathStyle());
+        if (settings.region() != null && !settings.region().isBlank()) {
+            builder.region(Region.of(settings.region()));
+        } else if (System.getenv("AWS_REGION") == null && System.getenv("AWS_DEFAULT_REGION") == null) {
+            builder.region(Region.US_EAST_1);
+        }
+        if (settings.endpoint() != null && !settings.endpoint().isBlank()) {
+            builder.endpointOverride(URI.create(settings.endpoint()));
+        }
+        this.endpointDescription = settings.endpoint() == null || settings.endpoint().isBlank()
+                ? "AWS S3" : settings.endpoint();
+        try {
+            this.s3 = builder.build();
+        } catch (SdkException e) {
+            throw new CheckpointException("store.config", "cannot configure the S3 client: " + e.getMessage()
+                    + ": set --s3-region/AWS_REGION and credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a workload identity)", e);
+        }
+    }
+
+    @Override
+    public String uri() {
+        return "s3://" + bucket + "/" + (prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1));
+    }
+
+    private String objectKey(String key) {
+        return prefix + key;
+    }
+
+    private CheckpointException failure(String what, String key, Exception e) {
+        if (e instanceof S3Exception s3e) {
+            int status = s3e.statusCode();
+            String code = s3e.awsErrorDetails() == null ? "" : s3e.awsErrorDetails().errorCode();
+            if (status == 403) {
+                return new CheckpointException("store.denied", what + " " + uri(key) + " was denied (" + code
+                        + "): check the store credentials and the bucket policy", e);
+            }
+            if ("NoSuchBucket".equals(code)) {
+                return new CheckpointException("store.no-bucket", "bucket '" + bucket + "' does not exist at "
+                        + endpointDescription + ": create it or fix the store URI", e);
+            }
+            if (status == 412) {
+                return new CheckpointException("store.exists", uri(key) + " already exists; a checkpoint is never overwritten", e);
+            }
+            return new CheckpointException("store.error", what + " " + uri(key) + " failed: HTTP " + status + " " + code
+                    + " " + s3e.getMessage(), e);
+        }
+        if (e instanceof SdkServiceException) {
+            return new CheckpointException("store.error", what + " " + uri(key) + " failed: " + e.getMessage(), e);
+        }
+        return new CheckpointException("store.unreachable", what + " " + uri(key) + " failed: cannot reach the store at "
+                + endpointDescription + " (" + rootMessage(e) + "): check the endpoint, network and credentials", e);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+    }
+
+    @Override
+    public boolean exists(String key) {
+        try {
+            s3.headObject(b -> b.bucket(bucket).key(objectKey(key)));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404 && !"NoSuchBucket".equals(e.awsErrorDetails().errorCode())) {
+                return false;
+            }
+            throw failure("checking", key, e);
+        } catch (SdkException e) {
+            throw failure("checking", key, e);
+        }
+    }
+
+    @Override
+    public Upload create(String key) {
+        String objectKey = objectKey(key);
+        String uploadId;
+        try {
+            uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(objectKey)).uploadId();
+        } catch (SdkException e) {
+            throw failure("starting upload of", key, e);
+        }
+        return new MultipartUpload(key, objectKey, uploadId);
+    }
+
+    /** Parts are uploaded by one background thread while the next part fills. */
+    private final class MultipartUpload extends OutputStream implements Upload {
+        private final String key;
+        private final String objectKey;
+        private final String uploadId;
+        private final ExecutorService uploader = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "s3-part-upload");
+            t.setDaemon(true);
+            return t;
+        });
+        private final List<CompletedPart> parts = new ArrayList<>();
+        private byte[] buffer = new byte[PART_SIZE];
+        private byte[] spare = new byte[PART_SIZE];
+        private int filled;
+        private Future<CompletedPart> inFlight;
+        private boolean finished;
+
+        MultipartUpload(String key, String objectKey, String uploadId) {
+            this.key = key;
+            this.objectKey = objectKey;
+            this.uploadId = uploadId;
+        }
+
+        @Override
+        public OutputStream stream() {
+            return this;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            while (len > 0) {
+                int n = Math.min(len, PART_SIZE - filled);
+                System.arraycopy(b, off, buffer, filled, n);
+                filled += n;
+                off += n;
+                len -= n;
+                if (filled == PART_SIZE) {
+                    sendBuffer();
+                }
+            }
+        }
+
+        private void sendBuffer() throws IOException {
+            awaitInFlight();
+            if (parts.size() >= 10_000) {
+                throw new IOException("archive exceeds 10,000 parts of " + PART_SIZE + " bytes");
+            }
+            byte[] data = buffer;
+            int length = filled;
+            int partNumber = parts.size() + 1;
+            buffer = spare;
+            spare = data;
+            filled = 0;
+            inFlight = uploader.submit(() -> {
+                String etag = s3.uploadPart(b -> b.bucket(bucket).key(objectKey).uploadId(uploadId)
+                                .partNumber(partNumber).contentLength((long) length),
+                        RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length)).eTag();
+                return CompletedPart.builder().partNumber(partNumber).eTag(etag).build();
+            });
+        }
+
+        private void awaitInFlight() throws IOException {
+            if (inFlight == null) {
+                return;
+            }
+            try {
+                parts.add(inFlight.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while uploading", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable cause = e.getCause();
+                throw new IOException(cause instanceof Exception ex ? failure("uploading part of", key, ex).getMessage()
+                        : String.valueOf(cause), cause);
+            } finally {
+                inFlight = null;
+            }
+        }
+
+        @Override
+        public void commit() {
+            try {
+                if (filled > 0 || parts.isEmpty() && inFlight == null) {
+                    sendBuffer();
+                }
+                awaitInFlight();
+                // If-None-Match makes the store itself refuse to replace an object created meanwhile.
+                s3.completeMultipartUpload(b -> b.bucket(bucket).key(objectKey).uploadId(uploadId)
+                        .ifNoneMatch("*")
+                        .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
+                finished = true;
+            } catch (IOException e) {
+                abort();
+                throw new CheckpointException("store.write", e.getMessage(), e);
+            } catch (SdkException e) {
+                abort();
+                throw failure("completing upload of", key, e);
+            } finally {
+                uploader.shutdownNow();
+                buffer = null;
+                spare = null;
+            }
+        }
+
+        @Override
+        public void abort() {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            uploader.shutdownNow();
+            buffer = null;
+            spare = null;
+            try {
+                s3.abortMultipartUpload(b -> b.bucket(bucket).key(objectKey).uploadId(uploadId));
+            } catch (SdkException e) {
+                // The store is unreachable: the incomplete upload is invisible as an object and
+                // never has a manifest; a bucket lifecycle rule for incomplete uploads removes it.
+                System.err.println("warning: could not abort incomplete upload " + uploadId + " of " + uri(key)
+                        + " (" + rootMessage(e) + "); it is not a checkpoint, and an AbortIncompleteMultipartUpload lifecycle rule cleans it up");
+            }
+        }
+
+        @Override
+        public void close() {
+            abort();
+        }
+    }
+
+    @Override
+    public void putNew(String key, byte[] data) {
+        try {
+            s3.putObject(b -> b.bucket(bucket).key(objectKey(key)).ifNoneMatch("*").contentType("application/json"),
+                    RequestBody.fromBytes(data));
+        } catch (SdkException e) {
+            throw failure("writing", key, e);
+        }
+    }
+
+    @Override
+    public void put(String key, byte[] data) {
+        try {
+            s3.putObject(b -> b.bucket(bucket).key(objectKey(key)).contentType("application/json"), RequestBody.fromBytes(data));
+        } catch (SdkException e) {
+            throw failure("writing", key, e);
+        }
+    }
+
+    @Override
+    public InputStream open(String key) {
+        try {
+            return s3.getObject(b -> b.bucket(bucket).key(objectKey(key)));
+        } catch (NoSuchKeyException e) {
+            throw new CheckpointException("store.not-found", uri(key) + " does not exist");
+        } catch (SdkException e) {
+            throw failure("reading", key, e);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> read(String key) {
+        try {
+            return Optional.of(s3.getObjectAsBytes(b -> b.bucket(bucket).key(objectKey(key))).asByteArray());
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (SdkException e) {
+            throw failure("reading", key, e);
+        }
+    }
+
+    @Override
+    public List<String> listTags() {
+        List<String> tags = new ArrayList<>();
+        try {
+            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(prefix).delimiter("/").build();
+            for (ListObjectsV2Response page : s3.listObjectsV2Paginator(request)) {
+                for (CommonPrefix p : page.commonPrefixes()) {
+                    String name = p.prefix().substring(prefix.length());
+                    tags.add(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+                }
+            }
+        } catch (SdkException e) {
+            throw failure("listing", "", e);
+        }
+        tags.sort(null);
+        return tags;
+    }
+
+    @Override
+    public void delete(String key) {
+        try {
+            s3.deleteObject(b -> b.bucket(bucket).key(objectKey(key)));
+        } catch (SdkException e) {
+            throw failure("deleting", key, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        s3.close();
+    }
+}
