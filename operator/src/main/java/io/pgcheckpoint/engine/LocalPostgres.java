@@ -21,10 +21,12 @@ public final class LocalPostgres implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final String runAs;
+    private final String password;
     private final Thread shutdownHook;
     private boolean stopped;
 
-    private LocalPostgres(PgTools tools, Path dir, int port, String runAs) {
+    private LocalPostgres(PgTools tools, Path dir, int port, String runAs, String password) {
+        this.password = password;
         this.tools = tools;
         this.dir = dir;
         this.port = port;
@@ -33,6 +35,14 @@ public final class LocalPostgres implements AutoCloseable {
     }
 
     public static LocalPostgres start(PgTools tools, Progress progress) {
+        return start(tools, progress, null);
+    }
+
+    /**
+     * @param password if set, TCP connections must authenticate as postgres with it
+     *                 (scram-sha-256); otherwise they are trusted
+     */
+    public static LocalPostgres start(PgTools tools, Progress progress, String password) {
         String runAs = isRoot() ? unprivilegedUser() : null;
         Path dir;
         try {
@@ -40,7 +50,7 @@ public final class LocalPostgres implements AutoCloseable {
         } catch (IOException e) {
             throw new CheckpointException("drill.server", "cannot create a temporary directory for the throwaway PostgreSQL: " + e.getMessage(), e);
         }
-        LocalPostgres pg = new LocalPostgres(tools, dir, freePort(), runAs);
+        LocalPostgres pg = new LocalPostgres(tools, dir, freePort(), runAs, password);
         Runtime.getRuntime().addShutdownHook(pg.shutdownHook);
         try {
             if (runAs != null) {
@@ -48,8 +58,19 @@ public final class LocalPostgres implements AutoCloseable {
             }
             progress.step("starting a throwaway PostgreSQL (" + tools.version("postgres").replace("postgres (PostgreSQL) ", "")
                     + ") in " + dir + " on port " + pg.port);
-            pg.exec(List.of(tools.path("initdb"), "-D", pg.dataDir().toString(), "-U", "postgres", "--auth=trust",
-                    "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"), true);
+            List<String> initdb = new ArrayList<>(List.of(tools.path("initdb"), "-D", pg.dataDir().toString(), "-U", "postgres",
+                    "--auth-local=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"));
+            if (password != null) {
+                Path pwfile = dir.resolve("pwfile");
+                Files.writeString(pwfile, password + "\n");
+                if (runAs != null) {
+                    pg.exec(List.of("chown", runAs, pwfile.toString()), false);
+                }
+                initdb.addAll(List.of("--auth-host=scram-sha-256", "--pwfile=" + pwfile));
+            } else {
+                initdb.add("--auth-host=trust");
+            }
+            pg.exec(initdb, true);
             String settings = String.join(" ", List.of(
                     "-p " + pg.port, "-k " + dir, "-c listen_addresses=127.0.0.1",
                     "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
@@ -58,7 +79,7 @@ public final class LocalPostgres implements AutoCloseable {
             pg.exec(List.of(tools.path("pg_ctl"), "-D", pg.dataDir().toString(), "-l", dir.resolve("server.log").toString(),
                     "-o", settings, "-w", "-t", "60", "start"), true);
             return pg;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | IOException e) {
             String log = pg.logTail();
             pg.close();
             throw new CheckpointException("drill.server", "the throwaway PostgreSQL did not start: " + e.getMessage()
@@ -76,7 +97,7 @@ public final class LocalPostgres implements AutoCloseable {
 
     /** Connection to the given database as the bootstrap superuser. */
     public DbTarget target(String database) {
-        return new DbTarget("127.0.0.1", port, "postgres", null, database, "disable", Map.of());
+        return new DbTarget("127.0.0.1", port, "postgres", password, database, "disable", Map.of());
     }
 
     private void exec(List<String> command, boolean asServerUser) {

@@ -27,6 +27,11 @@ public final class PgTools {
         this.binDir = binDir;
     }
 
+    /** Tools from one directory, e.g. a specific PostgreSQL version's bin. */
+    public static PgTools at(Path binDir) {
+        return new PgTools(binDir);
+    }
+
     public static PgTools locate() {
         String configured = System.getenv("PGCHECKPOINT_PG_BIN");
         if (configured != null && !configured.isBlank()) {
