@@ -238,6 +238,7 @@ public final class S3Store implements Store {
                     sendBuffer();
                 }
                 awaitInFlight();
+                refuseExisting(key);
                 // If-None-Match makes the store itself refuse to replace an object created meanwhile.
                 s3.completeMultipartUpload(b -> b.bucket(bucket).key(objectKey).uploadId(uploadId)
                         .ifNoneMatch("*")
@@ -249,6 +250,9 @@ public final class S3Store implements Store {
             } catch (SdkException e) {
                 abort();
                 throw failure("completing upload of", key, e);
+            } catch (CheckpointException e) {
+                abort();
+                throw e;
             } finally {
                 uploader.shutdownNow();
                 buffer = null;
@@ -281,8 +285,19 @@ public final class S3Store implements Store {
         }
     }
 
+    /**
+     * AWS S3 enforces If-None-Match on writes; some S3-compatible servers ignore it, so a
+     * HEAD first keeps them from replacing an object that is already there.
+     */
+    private void refuseExisting(String key) {
+        if (exists(key)) {
+            throw new CheckpointException("store.exists", uri(key) + " already exists; a checkpoint is never overwritten");
+        }
+    }
+
     @Override
     public void putNew(String key, byte[] data) {
+        refuseExisting(key);
         try {
             s3.putObject(b -> b.bucket(bucket).key(objectKey(key)).ifNoneMatch("*").contentType("application/json"),
                     RequestBody.fromBytes(data));
