@@ -1,0 +1,25 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install what they need.
+MVN ?= mvn -B -q
+
+.PHONY: deps build demo test bench clean
+
+deps:
+	scripts/install-deps
+
+build: deps
+	$(MVN) package -DskipTests
+
+# The main job on an embedded default: a local checkpoint sealed, proven, used for a surgical restore.
+demo: build
+	scripts/demo
+
+# Every test: unit, engine against real PostgreSQL 15 servers and a real S3-compatible server (S3Proxy).
+test: deps
+	$(MVN) verify
+
+# Seal + drill versus bare pg_dump + pg_restore on a pgbench database (SCALE=10 by default).
+bench: build
+	bench/run
+
+clean:
+	$(MVN) clean
