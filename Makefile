@@ -15,7 +15,7 @@ demo: build
 
 # Every test: unit, engine against real PostgreSQL 15 servers and a real S3-compatible server (S3Proxy).
 test: deps
-	$(MVN) verify
+	mvn -B --no-transfer-progress -Dstyle.color=never verify
 
 # Seal + drill versus bare pg_dump + pg_restore on a pgbench database (SCALE=10 by default).
 bench: build
