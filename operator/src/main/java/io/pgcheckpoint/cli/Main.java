@@ -22,7 +22,22 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code = execute(args);
+        if (System.getenv("PGCHECKPOINT_REPORT_HEAP") != null) {
+            System.err.println("peak heap MB: " + peakHeapMegabytes());
+        }
+        System.exit(code);
+    }
+
+    /** Sum of every heap pool's peak: an upper bound of the heap ever in use, for the benchmark. */
+    static long peakHeapMegabytes() {
+        long bytes = 0;
+        for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == java.lang.management.MemoryType.HEAP) {
+                bytes += pool.getPeakUsage().getUsed();
+            }
+        }
+        return bytes / (1024 * 1024);
     }
 
     public static int execute(String... args) {

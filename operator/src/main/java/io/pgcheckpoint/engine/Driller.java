@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.concurrent.CompletableFuture;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -31,6 +32,9 @@ public final class Driller {
         long started = System.nanoTime();
         Manifest manifest = Archives.manifest(store, tag);
         Path work = tempDir();
+        // The throwaway server boots (initdb, start) while the archive downloads.
+        CompletableFuture<LocalPostgres> server = target != null ? null
+                : CompletableFuture.supplyAsync(() -> startThrowaway(tools, progress));
         try {
             progress.step("downloading " + store.uri(Manifest.key(tag, manifest.archive().file())) + " ("
                     + Sizes.human(manifest.archive().bytes()) + ") and verifying its sha256");
@@ -45,19 +49,44 @@ public final class Driller {
                 throw e;
             }
             long downloadMillis = Sealer.millisSince(downloadStart);
-            if (target != null) {
+            if (server == null) {
                 return drillInto(store, manifest, archive, target, jobs, started, downloadMillis);
             }
-            try (LocalPostgres pg = LocalPostgres.start(tools, progress)) {
-                try (Connection c = Db.connect(pg.target("postgres"))) {
-                    Db.execute(c, "CREATE DATABASE " + DRILL_DATABASE + " TEMPLATE template0 ENCODING 'UTF8'");
-                } catch (SQLException e) {
-                    throw new CheckpointException("drill.server", "cannot create the drill database: " + e.getMessage(), e);
-                }
+            try (LocalPostgres pg = join(server)) {
                 return drillInto(store, manifest, archive, pg.target(DRILL_DATABASE), jobs, started, downloadMillis);
             }
         } finally {
+            if (server != null) {
+                // Also on failure paths: wait for the server to finish booting, then remove it.
+                try {
+                    join(server).close();
+                } catch (RuntimeException ignored) {
+                    // it never started; LocalPostgres.start cleaned up after itself
+                }
+            }
             deleteTree(work);
+        }
+    }
+
+    private static LocalPostgres startThrowaway(PgTools tools, Progress progress) {
+        LocalPostgres pg = LocalPostgres.start(tools, progress);
+        try (Connection c = Db.connect(pg.target("postgres"))) {
+            Db.execute(c, "CREATE DATABASE " + DRILL_DATABASE + " TEMPLATE template0 ENCODING 'UTF8'");
+            return pg;
+        } catch (SQLException e) {
+            pg.close();
+            throw new CheckpointException("drill.server", "cannot create the drill database: " + e.getMessage(), e);
+        }
+    }
+
+    private static LocalPostgres join(CompletableFuture<LocalPostgres> server) {
+        try {
+            return server.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof CheckpointException ce) {
+                throw ce;
+            }
+            throw e;
         }
     }
 
