@@ -1,13 +1,18 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both install what they need.
 MVN ?= mvn -B -q
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps build crds demo test bench clean
 
 deps:
 	scripts/install-deps
 
 build: deps
 	$(MVN) package -DskipTests
+
+# Copies the CRDs generated from the Java classes to crds/ and the chart; a test fails when they drift.
+crds: build
+	cp operator/target/classes/META-INF/fabric8/*.yml crds/
+	cp operator/target/classes/META-INF/fabric8/*.yml helm/pgcheckpoint/crds/
 
 # The main job on an embedded default: a local checkpoint sealed, proven, used for a surgical restore.
 demo: build

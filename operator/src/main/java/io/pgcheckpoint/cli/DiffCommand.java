@@ -16,7 +16,7 @@ final class DiffCommand extends StoreCommand implements Callable<Integer> {
     @Option(names = "--tag", required = true, description = "The checkpoint to compare with.")
     String tag;
 
-    @Option(names = "--db", paramLabel = "URI", description = "libpq URI of the live database (default: PG* environment).")
+    @Option(names = "--db", paramLabel = "URI", defaultValue = "${env:PGCHECKPOINT_DB_URI}", description = "(env PGCHECKPOINT_DB_URI) libpq URI of the live database (default: PG* environment).")
     String db;
 
     @Override

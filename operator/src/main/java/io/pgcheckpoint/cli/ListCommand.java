@@ -14,10 +14,17 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 @Command(name = "list", mixinStandardHelpOptions = true,
-        description = "The checkpoint history, rebuilt from the store alone: tag, time, commit, size, proven or not.")
+        description = {"With --store: the checkpoint history rebuilt from the store alone (tag, time, commit, size, proven or not).",
+                "Without: the Checkpoints in the cluster (current kubeconfig)."})
 final class ListCommand extends StoreCommand implements Callable<Integer> {
+    @picocli.CommandLine.Option(names = {"-n", "--namespace"}, description = "Namespace for the cluster listing (default: all).")
+    String namespace;
+
     @Override
     public Integer call() {
+        if (store == null || store.isBlank()) {
+            return listCluster();
+        }
         try (Store s = openStore()) {
             List<Map<String, Object>> rows = new ArrayList<>();
             for (String tag : s.listTags()) {
@@ -65,5 +72,25 @@ final class ListCommand extends StoreCommand implements Callable<Integer> {
 
     private static String abbreviate(String commit) {
         return commit == null ? "-" : commit.length() > 12 ? commit.substring(0, 12) : commit;
+    }
+
+    private int listCluster() {
+        try (io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build()) {
+            var resources = client.resources(io.pgcheckpoint.api.Checkpoint.class);
+            List<io.pgcheckpoint.api.Checkpoint> items = namespace == null ? resources.inAnyNamespace().list().getItems()
+                    : resources.inNamespace(namespace).list().getItems();
+            List<Map<String, Object>> rows = items.stream().map(ClusterCommand::summary).toList();
+            if (output.json()) {
+                System.out.println(Json.compact(Map.of("ok", true, "checkpoints", rows)));
+                return 0;
+            }
+            System.out.printf("%-20s %-32s %-16s %-10s %10s%n", "DATABASE", "TAG", "NAME", "PHASE", "SIZE");
+            for (io.pgcheckpoint.api.Checkpoint c : items) {
+                Map<String, Object> r = ClusterCommand.summary(c);
+                System.out.printf("%-20s %-32s %-16s %-10s %10s%n", r.get("database"), r.get("tag"), r.get("name"),
+                        r.get("phase"), r.getOrDefault("size", "-"));
+            }
+            return 0;
+        }
     }
 }

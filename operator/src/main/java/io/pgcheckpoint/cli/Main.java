@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The single entry point of the jar: every role of pgcheckpoint is a subcommand. */
 @Command(name = "pgcheckpoint", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Seal a pg_dump checkpoint before a migration, prove it restorable, restore tables surgically.",
-        subcommands = {SealCommand.class, DrillCommand.class, RestoreCommand.class, DiffCommand.class, ListCommand.class, ShowCommand.class},
+        subcommands = {SealCommand.class, DrillCommand.class, RestoreCommand.class, DiffCommand.class, ListCommand.class, ShowCommand.class, OperatorCommand.class, CreateCommand.class, StatusCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the checkpoint operation failed (message says why), 2 invalid usage."})
 public final class Main implements Runnable {
     public static final int FAILED = 1;
@@ -44,10 +44,16 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             Object command = commandLine.getCommand();
-            Output output = command instanceof StoreCommand sc ? sc.output : new Output();
+            Output output = command instanceof StoreCommand sc ? sc.output
+                    : command instanceof ClusterCommand cc ? cc.output : new Output();
             if (e instanceof CheckpointException ce) {
                 output.error(ce.code(), ce.getMessage());
                 return ce.code().startsWith("usage.") ? USAGE : FAILED;
+            }
+            if (e instanceof io.fabric8.kubernetes.client.KubernetesClientException ke) {
+                output.error("cluster.error", "the Kubernetes API refused or could not be reached (" + ke.getMessage()
+                        + "): check the kubeconfig (KUBECONFIG) and your permissions");
+                return FAILED;
             }
             output.error("internal", e.toString());
             e.printStackTrace(System.err);

@@ -29,21 +29,38 @@ public final class Output {
 
     /** Prints a result: JSON as one line kept under 4 KiB, text through the given renderer. */
     void result(Map<String, Object> json, Runnable text) {
+        String line = fit(json);
+        writeResultFile(line);
         if (json()) {
-            System.out.println(fit(json));
+            System.out.println(line);
         } else {
             text.run();
         }
         System.out.flush();
     }
 
+    /** In a Job, the result also goes to the termination-message file the operator reads. */
+    private static void writeResultFile(String line) {
+        String file = System.getenv("PGCHECKPOINT_RESULT_FILE");
+        if (file == null || file.isBlank()) {
+            return;
+        }
+        try {
+            java.nio.file.Files.writeString(java.nio.file.Path.of(file), line);
+        } catch (java.io.IOException e) {
+            System.err.println("warning: cannot write the result to " + file + ": " + e.getMessage());
+        }
+    }
+
     void error(String code, String message) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ok", false);
+        m.put("error", code);
+        m.put("message", message.length() > 2000 ? message.substring(0, 2000) + "…" : message);
+        String line = Json.compact(m);
+        writeResultFile(line);
         if (json()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("ok", false);
-            m.put("error", code);
-            m.put("message", message.length() > 2000 ? message.substring(0, 2000) + "…" : message);
-            System.out.println(Json.compact(m));
+            System.out.println(line);
             System.out.flush();
         }
         System.err.println("error: " + message);

@@ -24,7 +24,7 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
             description = "Table to restore (repeatable); quote odd names: '\"My Schema\".\"Odd table\"'.")
     List<String> tables;
 
-    @Option(names = "--target", paramLabel = "URI", description = "libpq URI of the database to restore into (default: PG* environment).")
+    @Option(names = "--target", paramLabel = "URI", defaultValue = "${env:PGCHECKPOINT_DB_URI}", description = "(env PGCHECKPOINT_DB_URI) libpq URI of the database to restore into (default: PG* environment).")
     String target;
 
     @Option(names = "--mode", defaultValue = "side-by-side", converter = ModeConverter.class,

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
         description = {"Dump the database with pg_dump -Fc into the store, with a sha256 and the exact row count of",
                 "every table taken in the dump's own snapshot. manifest.json is written last; an existing tag is never overwritten."})
 final class SealCommand extends StoreCommand implements Callable<Integer> {
-    @Option(names = "--db", paramLabel = "URI", description = "libpq URI postgresql://user:password@host:5432/db; default: PGHOST, PGUSER, PGPASSWORD, PGDATABASE...")
+    @Option(names = "--db", paramLabel = "URI", defaultValue = "${env:PGCHECKPOINT_DB_URI}", description = "(env PGCHECKPOINT_DB_URI) libpq URI postgresql://user:password@host:5432/db; default: PGHOST, PGUSER, PGPASSWORD, PGDATABASE...")
     String db;
 
     @Option(names = "--tag", required = true, description = "Name of the checkpoint, e.g. pre-deploy-4f3a9c1.")

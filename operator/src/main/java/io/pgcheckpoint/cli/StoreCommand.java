@@ -12,7 +12,7 @@ abstract class StoreCommand {
     @Mixin
     Output output = new Output();
 
-    @Option(names = "--store", required = true, paramLabel = "URI", defaultValue = "${env:PGCHECKPOINT_STORE}",
+    @Option(names = "--store", paramLabel = "URI", defaultValue = "${env:PGCHECKPOINT_STORE}",
             description = "Where checkpoints live: s3://bucket/prefix or file:DIR (env PGCHECKPOINT_STORE).")
     String store;
 

@@ -1,0 +1,23 @@
+-- Argo CD health check for pgcheckpoint.io/Checkpoint:
+-- Proven -> Healthy, Failed -> Degraded, anything else -> Progressing,
+-- with the Checkpoint's status.message as the message.
+local hs = {}
+local status = obj.status
+if status == nil or status.phase == nil then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the pgcheckpoint operator"
+  return hs
+end
+if status.phase == "Proven" then
+  hs.status = "Healthy"
+elseif status.phase == "Failed" then
+  hs.status = "Degraded"
+else
+  hs.status = "Progressing"
+end
+if status.message ~= nil and status.message ~= "" then
+  hs.message = status.message
+else
+  hs.message = "Checkpoint is " .. status.phase
+end
+return hs

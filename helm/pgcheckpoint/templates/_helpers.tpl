@@ -1,0 +1,105 @@
+{{/* Chart name, truncated to 63 characters (DNS label). */}}
+{{- define "pgcheckpoint.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name: the release name alone when it already contains the
+chart name, otherwise "<release>-<chart>".
+*/}}
+{{- define "pgcheckpoint.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "pgcheckpoint.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "pgcheckpoint.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pgcheckpoint.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "pgcheckpoint.labels" -}}
+helm.sh/chart: {{ include "pgcheckpoint.chart" . }}
+{{ include "pgcheckpoint.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: pgcheckpoint
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "pgcheckpoint.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "pgcheckpoint.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image reference, used for the operator container and handed to the operator
+(PGCHECKPOINT_IMAGE) for its dump, drill and restore Jobs.
+*/}}
+{{- define "pgcheckpoint.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the leader-election Lease; the operator uses this fixed name. */}}
+{{- define "pgcheckpoint.leaseName" -}}
+pgcheckpoint-operator
+{{- end }}
+
+{{/*
+Rules on the namespaced resources the operator reconciles, for the ClusterRole
+(all namespaces) or each per-namespace Role.
+*/}}
+{{- define "pgcheckpoint.namespacedRules" -}}
+- apiGroups: ["pgcheckpoint.io"]
+  resources: ["databases", "checkpoints", "restores"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["pgcheckpoint.io"]
+  resources: ["databases/status", "checkpoints/status", "restores/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+# Job pods, for their termination messages.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
+# To check that a Database's Secrets exist and have the expected keys; the operator
+# never reads or copies the values, only the Jobs use them.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
+
+{{/* Cluster-scoped rules for the HTTP API's bearer-token checks. */}}
+{{- define "pgcheckpoint.authRules" -}}
+- apiGroups: ["authentication.k8s.io"]
+  resources: ["tokenreviews"]
+  verbs: ["create"]
+- apiGroups: ["authorization.k8s.io"]
+  resources: ["subjectaccessreviews"]
+  verbs: ["create"]
+{{- end }}

@@ -1,0 +1,69 @@
+package io.pgcheckpoint.api;
+
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+
+public class DatabaseSpec {
+    @Required
+    public Connection connection;
+    @Required
+    public StoreSpec store;
+    public DumpSpec dump;
+    public DrillSpec drill;
+    /** Requests and limits of the dump and restore Jobs' pgcheckpoint container. */
+    public ResourceRequirements jobResources;
+
+    /** A Secret holding either a libpq URI under {@code key}, or host/port/user/password/dbname keys. */
+    public static class Connection {
+        @Required
+        public String secretName;
+        /** Key of a libpq URI in the Secret; when unset the Secret holds host, port, user, password, dbname. */
+        public String key;
+        @Pattern("^(disable|allow|prefer|require|verify-ca|verify-full)$")
+        @Default("prefer")
+        public String sslmode;
+    }
+
+    public static class StoreSpec {
+        @Required
+        @Pattern("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+        public String bucket;
+        /** Checkpoints go under {@code <prefix>/<namespace>/<database>/<tag>/}. */
+        public String prefix;
+        public String region;
+        /** S3-compatible endpoint URL, e.g. http://minio.storage:9000. */
+        @Pattern("^https?://.+")
+        public String endpoint;
+        public Boolean pathStyle;
+        /** Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; unset to use the pod's workload identity. */
+        public String credentialsSecret;
+    }
+
+    public static class DumpSpec {
+        @Min(0)
+        @Max(9)
+        @Default("1")
+        public Integer compression;
+        @Min(60)
+        @Default("3600")
+        public Long timeoutSeconds;
+    }
+
+    public static class DrillSpec {
+        /** PostgreSQL image of the throwaway server; its major version must be at least the source's. */
+        public String image;
+        @Min(1)
+        @Max(16)
+        @Default("2")
+        public Integer jobs;
+        @Min(60)
+        @Default("3600")
+        public Long timeoutSeconds;
+        /** Resources of the throwaway PostgreSQL container. */
+        public ResourceRequirements resources;
+    }
+}

@@ -1,0 +1,160 @@
+package io.pgcheckpoint.controller;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.pgcheckpoint.api.Checkpoint;
+import io.pgcheckpoint.api.CheckpointStatus;
+import io.pgcheckpoint.api.Database;
+import io.pgcheckpoint.api.Restore;
+import io.pgcheckpoint.api.RestoreSpec;
+import io.pgcheckpoint.api.RestoreStatus;
+import io.pgcheckpoint.api.RestoreStatus.Phase;
+import io.pgcheckpoint.engine.Json;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** Runs {@code pgcheckpoint restore} in a Job for a Restore and reports rows restored per table against the ledger. */
+@ControllerConfiguration(name = "restore")
+public class RestoreReconciler implements Reconciler<Restore> {
+    private final JobFactory jobs;
+
+    public RestoreReconciler(JobFactory jobs) {
+        this.jobs = jobs;
+    }
+
+    @Override
+    public List<EventSource<?, Restore>> prepareEventSources(EventSourceContext<Restore> context) {
+        var jobSource = new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, Restore.class)
+                .withLabelSelector(Labels.SELECTOR + "," + Labels.RESTORE)
+                .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(Restore.class)).build(), context);
+        var podSource = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, Restore.class)
+                .withLabelSelector(Labels.SELECTOR + "," + Labels.RESTORE)
+                .withSecondaryToPrimaryMapper((Pod p) -> Set.of(new ResourceID(p.getMetadata().getLabels().get(Labels.RESTORE),
+                        p.getMetadata().getNamespace()))).build(), context);
+        return List.of(jobSource, podSource);
+    }
+
+    @Override
+    public UpdateControl<Restore> reconcile(Restore restore, Context<Restore> context) {
+        RestoreStatus before = restore.getStatus();
+        RestoreStatus status = before == null ? new RestoreStatus() : Json.read(Json.bytes(before), RestoreStatus.class);
+        Duration again = advance(restore, status, context);
+        if (before != null && Json.compact(status).equals(Json.compact(before))) {
+            return again == null ? UpdateControl.noUpdate() : UpdateControl.<Restore>noUpdate().rescheduleAfter(again);
+        }
+        Restore fresh = new Restore();
+        fresh.setMetadata(new ObjectMetaBuilder().withName(restore.getMetadata().getName())
+                .withNamespace(restore.getMetadata().getNamespace()).build());
+        fresh.setStatus(status);
+        UpdateControl<Restore> control = UpdateControl.patchStatus(fresh);
+        return again == null ? control : control.rescheduleAfter(again);
+    }
+
+    private Duration advance(Restore restore, RestoreStatus status, Context<Restore> context) {
+        if (status.phase == Phase.Succeeded || status.phase == Phase.Failed) {
+            return null;
+        }
+        KubernetesClient client = context.getClient();
+        String ns = restore.getMetadata().getNamespace();
+        status.observedGeneration = restore.getMetadata().getGeneration();
+        if (status.phase == null || status.phase == Phase.Pending) {
+            status.phase = Phase.Pending;
+            Checkpoint checkpoint = client.resources(Checkpoint.class).inNamespace(ns).withName(restore.getSpec().checkpoint).get();
+            if (checkpoint == null) {
+                return pending(status, restore, client, "CheckpointNotFound", "Checkpoint '" + restore.getSpec().checkpoint
+                        + "' not found in namespace " + ns + ": name an existing, Proven checkpoint");
+            }
+            CheckpointStatus.Phase phase = checkpoint.getStatus() == null ? null : checkpoint.getStatus().phase;
+            if (phase == CheckpointStatus.Phase.Failed) {
+                return fail(status, restore, client, "CheckpointFailed", "Checkpoint '" + checkpoint.getMetadata().getName()
+                        + "' failed and cannot be restored from: " + checkpoint.getStatus().message);
+            }
+            if (phase != CheckpointStatus.Phase.Proven) {
+                return pending(status, restore, client, "CheckpointNotProven", "waiting for Checkpoint '"
+                        + checkpoint.getMetadata().getName() + "' to be Proven (now " + phase + ")");
+            }
+            if (restore.getSpec().mode == RestoreSpec.Mode.Replace && !checkpoint.tag().equals(restore.getSpec().confirm)) {
+                return fail(status, restore, client, "NotConfirmed", "Replace mode overwrites live tables: spec.confirm must equal the checkpoint's tag '"
+                        + checkpoint.tag() + "'");
+            }
+            Database db = client.resources(Database.class).inNamespace(ns).withName(checkpoint.getSpec().database).get();
+            if (db == null) {
+                return fail(status, restore, client, "DatabaseNotFound", "Database '" + checkpoint.getSpec().database + "' not found");
+            }
+            CheckpointReconciler.createJob(client, jobs.restore(restore, checkpoint, db));
+            status.job = JobFactory.restoreJobName(restore);
+            status.phase = Phase.Running;
+            status.message = "restoring " + restore.getSpec().tables + " from '" + checkpoint.tag() + "' (Job " + status.job + ")";
+            Conditions.set(status.conditions, "Complete", false, "Running", status.message, status.observedGeneration);
+            Events.emit(client, restore, false, "Running", status.message);
+            return null;
+        }
+        Job job = context.getSecondaryResources(Job.class).stream()
+                .filter(j -> j.getMetadata().getName().equals(JobFactory.restoreJobName(restore))).findFirst()
+                .orElseGet(() -> client.batch().v1().jobs().inNamespace(ns).withName(JobFactory.restoreJobName(restore)).get());
+        if (job == null) {
+            return fail(status, restore, client, "JobDeleted", "the restore Job disappeared before it finished: check the target database, then create a new Restore");
+        }
+        JobOutcome outcome = JobOutcome.of(job, context.getSecondaryResources(Pod.class));
+        if (outcome.state() == JobOutcome.State.RUNNING) {
+            return null;
+        }
+        JsonNode r = outcome.result();
+        if (r == null && outcome.state() == JobOutcome.State.SUCCEEDED) {
+            return Duration.ofSeconds(1);
+        }
+        if (r != null && r.has("tables")) {
+            List<RestoreStatus.TableResult> tables = new ArrayList<>();
+            r.get("tables").forEach(t -> {
+                RestoreStatus.TableResult tr = new RestoreStatus.TableResult();
+                tr.table = t.path("table").asText();
+                tr.restoredAs = t.path("restoredAs").asText();
+                tr.ledgerRows = t.path("ledgerRows").asLong();
+                tr.restoredRows = t.path("restoredRows").asLong();
+                tr.matches = t.path("matches").asBoolean();
+                tables.add(tr);
+            });
+            status.tables = tables;
+        }
+        if (outcome.state() == JobOutcome.State.FAILED || !outcome.ok()) {
+            return fail(status, restore, client, CheckpointReconciler.reason(outcome.errorCode()), "the restore failed: " + outcome.errorMessage());
+        }
+        status.phase = Phase.Succeeded;
+        status.message = "restored " + status.tables.size() + " table(s); every count matches the ledger";
+        Conditions.set(status.conditions, "Complete", true, "Succeeded", status.message, status.observedGeneration);
+        Events.emit(client, restore, false, "Succeeded", status.message);
+        return null;
+    }
+
+    private static Duration pending(RestoreStatus status, Restore restore, KubernetesClient client, String reason, String message) {
+        if (!message.equals(status.message)) {
+            status.message = message;
+            Conditions.set(status.conditions, "Complete", false, reason, message, status.observedGeneration);
+            Events.emit(client, restore, true, reason, message);
+        }
+        return Duration.ofSeconds(10);
+    }
+
+    private static Duration fail(RestoreStatus status, Restore restore, KubernetesClient client, String reason, String message) {
+        status.phase = Phase.Failed;
+        status.message = message;
+        Conditions.set(status.conditions, "Complete", false, reason, message, status.observedGeneration);
+        Events.emit(client, restore, true, reason, message);
+        return null;
+    }
+}

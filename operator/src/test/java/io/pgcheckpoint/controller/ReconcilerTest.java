@@ -1,0 +1,353 @@
+package io.pgcheckpoint.controller;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pgcheckpoint.api.Checkpoint;
+import io.pgcheckpoint.api.CheckpointSpec;
+import io.pgcheckpoint.api.CheckpointStatus.Phase;
+import io.pgcheckpoint.api.Database;
+import io.pgcheckpoint.api.DatabaseSpec;
+import io.pgcheckpoint.api.Restore;
+import io.pgcheckpoint.api.RestoreSpec;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Middle tier: the reconcilers against a real kube-apiserver and etcd. No kubelet runs, so the
+ * tests write Job and Pod status where the Job controller and kubelet would.
+ */
+class ReconcilerTest {
+    static KubeAPIServer server;
+    static KubernetesClient client;
+    Operator operator;
+    String ns;
+    static int counter;
+
+    @BeforeAll
+    static void startApiServer() throws Exception {
+        server = ApiServer.start();
+        client = ApiServer.client(server);
+        ApiServer.applyCrds(client);
+    }
+
+    @AfterAll
+    static void stopApiServer() {
+        client.close();
+        server.stop();
+    }
+
+    @BeforeEach
+    void namespaceAndOperator() {
+        ns = "t" + (++counter);
+        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+        client.serviceAccounts().inNamespace(ns).resource(new ServiceAccountBuilder().withNewMetadata().withName("default").endMetadata().build()).create();
+        startOperator();
+    }
+
+    @AfterEach
+    void stopOperator() {
+        if (operator != null) {
+            operator.stop();
+        }
+    }
+
+    void startOperator() {
+        operator = OperatorApp.create(client, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                new JobFactory("localhost/pgcheckpoint:test", "localhost/postgres:15"), Set.of(ns), null);
+        operator.start();
+    }
+
+    void database(String name, boolean withSecrets) {
+        if (withSecrets) {
+            client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name + "-conn").endMetadata()
+                    .withStringData(Map.of("uri", "postgresql://app:secret@db:5432/app")).build()).create();
+            client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name + "-s3").endMetadata()
+                    .withStringData(Map.of("AWS_ACCESS_KEY_ID", "k", "AWS_SECRET_ACCESS_KEY", "s")).build()).create();
+        }
+        Database db = new Database();
+        db.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
+        DatabaseSpec spec = new DatabaseSpec();
+        spec.connection = new DatabaseSpec.Connection();
+        spec.connection.secretName = name + "-conn";
+        spec.connection.key = "uri";
+        spec.store = new DatabaseSpec.StoreSpec();
+        spec.store.bucket = "checkpoints";
+        spec.store.prefix = "prod";
+        spec.store.endpoint = "http://s3.storage:9000";
+        spec.store.pathStyle = true;
+        spec.store.credentialsSecret = name + "-s3";
+        db.setSpec(spec);
+        client.resource(db).create();
+    }
+
+    Checkpoint checkpoint(String name, String tag) {
+        Checkpoint c = new Checkpoint();
+        c.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
+        CheckpointSpec spec = new CheckpointSpec();
+        spec.database = "prod";
+        spec.tag = tag;
+        spec.commit = "4f3a9c1";
+        c.setSpec(spec);
+        return client.resource(c).create();
+    }
+
+    Checkpoint await(String name, Predicate<Checkpoint> condition) {
+        return client.resources(Checkpoint.class).inNamespace(ns).withName(name)
+                .waitUntilCondition(c -> c != null && c.getStatus() != null && condition.test(c), 30, TimeUnit.SECONDS);
+    }
+
+    static Predicate<Checkpoint> phase(Phase phase) {
+        return c -> c.getStatus().phase == phase;
+    }
+
+    Job job(String name) {
+        return client.batch().v1().jobs().inNamespace(ns).withName(name).get();
+    }
+
+    /** What the Job controller and kubelet would do: a pod that ended with this termination message, then the Job's outcome. */
+    void finish(String jobName, boolean succeeded, String terminationMessage) {
+        Job job = job(jobName);
+        Pod pod = client.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName(jobName + "-x1")
+                .addToLabels(job.getSpec().getTemplate().getMetadata().getLabels()).addToLabels("job-name", jobName).endMetadata()
+                .withSpec(job.getSpec().getTemplate().getSpec()).build()).create();
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase(succeeded ? "Succeeded" : "Failed")
+                .withContainerStatuses(new ContainerStatusBuilder().withName(Labels.MAIN_CONTAINER).withImage("x").withImageID("x")
+                        .withReady(false).withRestartCount(0).withNewState().withNewTerminated().withExitCode(succeeded ? 0 : 1)
+                        .withMessage(terminationMessage).endTerminated().endState().build()).build());
+        client.pods().inNamespace(ns).resource(pod).updateStatus();
+        String now = Instant.now().toString();
+        job.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder().withStartTime(now)
+                .withSucceeded(succeeded ? 1 : 0).withFailed(succeeded ? 0 : 1)
+                .withCompletionTime(succeeded ? now : null)
+                .withConditions(succeeded
+                        ? List.of(condition("SuccessCriteriaMet", "CompletionsReached", now), condition("Complete", "CompletionsReached", now))
+                        : List.of(condition("FailureTarget", "BackoffLimitExceeded", now), condition("Failed", "BackoffLimitExceeded", now)))
+                .build());
+        client.batch().v1().jobs().inNamespace(ns).resource(job).updateStatus();
+    }
+
+    private static io.fabric8.kubernetes.api.model.batch.v1.JobCondition condition(String type, String reason, String now) {
+        return new JobConditionBuilder().withType(type).withStatus("True").withReason(reason).withMessage(reason)
+                .withLastProbeTime(now).withLastTransitionTime(now).build();
+    }
+
+    static final String SEALED = "{\"ok\":true,\"tag\":\"pre-deploy-1\",\"commit\":\"4f3a9c1\",\"archive\":\"s3://checkpoints/prod/t/prod/pre-deploy-1/archive.dump\","
+            + "\"bytes\":412300000,\"size\":\"412.3 MB\",\"sha256\":\"ab12\",\"tables\":12,\"rows\":1000000,\"largeObjects\":0,"
+            + "\"serverVersion\":\"15.8\",\"pgDumpVersion\":\"pg_dump (PostgreSQL) 15.8\",\"snapshotTime\":\"2026-11-25T10:00:00Z\",\"seconds\":12.5}";
+    static final String PROVEN = "{\"ok\":true,\"tag\":\"pre-deploy-1\",\"restoreDrill\":\"proven\",\"tablesChecked\":12,\"rowsChecked\":1000000,"
+            + "\"mismatchCount\":0,\"mismatches\":[],\"seconds\":20.1}";
+
+    @Test
+    void checkpointGoesFromDumpingThroughSealedToProven() {
+        database("prod", true);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        Checkpoint c = await("pre-deploy-1", phase(Phase.Dumping));
+        assertEquals("pre-deploy-1-dump", c.getStatus().dumpJob);
+
+        Job dump = job("pre-deploy-1-dump");
+        var pod = dump.getSpec().getTemplate().getSpec();
+        var main = pod.getContainers().get(0);
+        assertEquals(List.of("seal", "--tag", "pre-deploy-1", "--output", "json", "--compress", "1", "--commit", "4f3a9c1"), main.getArgs());
+        assertTrue(main.getSecurityContext().getRunAsNonRoot() && main.getSecurityContext().getReadOnlyRootFilesystem());
+        assertEquals("Checkpoint", dump.getMetadata().getOwnerReferences().get(0).getKind());
+        assertEquals(0, dump.getSpec().getBackoffLimit());
+        assertNotNull(dump.getSpec().getTtlSecondsAfterFinished());
+        EnvVar uri = main.getEnv().stream().filter(e -> e.getName().equals("PGCHECKPOINT_DB_URI")).findFirst().orElseThrow();
+        assertEquals("prod-conn", uri.getValueFrom().getSecretKeyRef().getName());
+        assertTrue(main.getEnv().stream().noneMatch(e -> e.getValue() != null && e.getValue().contains("secret")),
+                "no secret value is copied into the Job");
+        assertEquals("s3://checkpoints/prod/" + ns + "/prod", main.getEnv().stream()
+                .filter(e -> e.getName().equals("PGCHECKPOINT_STORE")).findFirst().orElseThrow().getValue());
+
+        finish("pre-deploy-1-dump", true, SEALED);
+        c = await("pre-deploy-1", phase(Phase.Drilling));
+        assertTrue(Conditions.isTrue(c.getStatus().conditions, "Sealed"));
+        assertEquals("412.3 MB", c.getStatus().archive.size);
+        assertEquals(12, c.getStatus().ledger.tables);
+
+        Job drill = job("pre-deploy-1-drill");
+        var sidecar = drill.getSpec().getTemplate().getSpec().getInitContainers().get(0);
+        assertEquals("Always", sidecar.getRestartPolicy(), "the throwaway server is a native sidecar");
+        assertEquals("localhost/postgres:15", sidecar.getImage());
+        assertTrue(drill.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs().contains("--target"));
+
+        finish("pre-deploy-1-drill", true, PROVEN);
+        c = await("pre-deploy-1", phase(Phase.Proven));
+        assertTrue(Conditions.isTrue(c.getStatus().conditions, "Proven"));
+        assertTrue(Conditions.isTrue(c.getStatus().conditions, "Ready"));
+        assertEquals(c.getMetadata().getGeneration(), Conditions.find(c.getStatus().conditions, "Proven").getObservedGeneration());
+        assertEquals(12, c.getStatus().drill.tablesChecked);
+        Set<String> reasons = Set.copyOf(client.v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> e.getInvolvedObject().getName().equals("pre-deploy-1")).map(e -> e.getReason()).toList());
+        assertTrue(reasons.containsAll(Set.of("Dumping", "Sealed", "Drilling", "Proven")), reasons.toString());
+    }
+
+    @Test
+    void failedDumpEndsFailedWithTheEnginesReason() {
+        database("prod", true);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        await("pre-deploy-1", phase(Phase.Dumping));
+        finish("pre-deploy-1-dump", false, "{\"ok\":false,\"error\":\"connection.auth\",\"message\":\"authentication failed for user 'app'\"}");
+        Checkpoint c = await("pre-deploy-1", phase(Phase.Failed));
+        assertEquals("ConnectionAuth", Conditions.find(c.getStatus().conditions, "Ready").getReason());
+        assertTrue(c.getStatus().message.contains("authentication failed for user 'app'"), c.getStatus().message);
+        assertFalse(Conditions.isTrue(c.getStatus().conditions, "Proven"));
+        assertTrue(job("pre-deploy-1-drill") == null, "no drill after a failed dump");
+    }
+
+    @Test
+    void drillMismatchIsNeverProven() {
+        database("prod", true);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        await("pre-deploy-1", phase(Phase.Dumping));
+        finish("pre-deploy-1-dump", true, SEALED);
+        await("pre-deploy-1", phase(Phase.Drilling));
+        finish("pre-deploy-1-drill", false, "{\"ok\":false,\"tag\":\"pre-deploy-1\",\"restoreDrill\":\"failed\",\"tablesChecked\":12,"
+                + "\"rowsChecked\":999,\"mismatchCount\":1,\"mismatches\":[\"public.orders: expected 1001 rows, found 1000\"]}");
+        Checkpoint c = await("pre-deploy-1", phase(Phase.Failed));
+        assertTrue(c.getStatus().message.contains("public.orders: expected 1001 rows, found 1000"), c.getStatus().message);
+        assertTrue(Conditions.isTrue(c.getStatus().conditions, "Sealed"));
+        assertFalse(Conditions.isTrue(c.getStatus().conditions, "Proven"));
+    }
+
+    @Test
+    void restartedOperatorResumesWithoutASecondDump() {
+        database("prod", true);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        await("pre-deploy-1", phase(Phase.Dumping));
+        String uid = job("pre-deploy-1-dump").getMetadata().getUid();
+        operator.stop();
+        startOperator();
+        finish("pre-deploy-1-dump", true, SEALED);
+        await("pre-deploy-1", phase(Phase.Drilling));
+        assertEquals(uid, job("pre-deploy-1-dump").getMetadata().getUid(), "the same dump Job, never a second one");
+        assertEquals(2, client.batch().v1().jobs().inNamespace(ns).list().getItems().size());
+        operator.stop();
+        startOperator();
+        finish("pre-deploy-1-drill", true, PROVEN);
+        await("pre-deploy-1", phase(Phase.Proven));
+    }
+
+    @Test
+    void deletedJobEndsFailed() {
+        database("prod", true);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        await("pre-deploy-1", phase(Phase.Dumping));
+        client.batch().v1().jobs().inNamespace(ns).withName("pre-deploy-1-dump").delete();
+        Checkpoint c = await("pre-deploy-1", phase(Phase.Failed));
+        assertEquals("JobDeleted", Conditions.find(c.getStatus().conditions, "Ready").getReason());
+    }
+
+    @Test
+    void reusedTagFailsWithoutTouchingTheFirst() {
+        database("prod", true);
+        checkpoint("first", "pre-deploy-1");
+        await("first", phase(Phase.Dumping));
+        checkpoint("second", "pre-deploy-1");
+        Checkpoint second = await("second", phase(Phase.Failed));
+        assertEquals("TagInUse", Conditions.find(second.getStatus().conditions, "Ready").getReason());
+        assertTrue(job("second-dump") == null);
+        assertEquals(Phase.Dumping, client.resources(Checkpoint.class).inNamespace(ns).withName("first").get().getStatus().phase);
+    }
+
+    @Test
+    void checkpointWaitsForItsDatabaseAndDatabaseNamesMissingSecrets() {
+        checkpoint("early", "early");
+        Checkpoint c = await("early", x -> x.getStatus().message != null && x.getStatus().message.contains("does not exist"));
+        assertEquals(Phase.Pending, c.getStatus().phase);
+        database("prod", false);
+        Database db = client.resources(Database.class).inNamespace(ns).withName("prod")
+                .waitUntilCondition(d -> d.getStatus() != null && d.getStatus().message != null, 30, TimeUnit.SECONDS);
+        assertFalse(Conditions.isTrue(db.getStatus().conditions, "Ready"));
+        assertTrue(db.getStatus().message.contains("Secret 'prod-conn' not found"), db.getStatus().message);
+        assertEquals(Phase.Pending, client.resources(Checkpoint.class).inNamespace(ns).withName("early").get().getStatus().phase);
+    }
+
+    @Test
+    void apiServerEnforcesTheSchemaAndCelRules() {
+        database("prod", true);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        KubernetesClientException immutable = assertThrows(KubernetesClientException.class, () ->
+                client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1").patch(
+                        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                        "{\"spec\":{\"tag\":\"other\"}}"));
+        assertTrue(immutable.getMessage().contains("spec.tag is immutable"), immutable.getMessage());
+
+        Restore r = new Restore();
+        r.setMetadata(new ObjectMetaBuilder().withName("r1").withNamespace(ns).build());
+        RestoreSpec spec = new RestoreSpec();
+        spec.checkpoint = "pre-deploy-1";
+        spec.tables = List.of("public.orders");
+        spec.mode = RestoreSpec.Mode.Replace;
+        r.setSpec(spec);
+        KubernetesClientException unconfirmed = assertThrows(KubernetesClientException.class, () -> client.resource(r).create());
+        assertTrue(unconfirmed.getMessage().contains("spec.confirm"), unconfirmed.getMessage());
+
+        Checkpoint badTag = new Checkpoint();
+        badTag.setMetadata(new ObjectMetaBuilder().withName("bad").withNamespace(ns).build());
+        badTag.setSpec(new CheckpointSpec());
+        badTag.getSpec().database = "prod";
+        badTag.getSpec().tag = "../escape";
+        assertThrows(KubernetesClientException.class, () -> client.resource(badTag).create());
+    }
+
+    @Test
+    void restoreRunsAJobAndReportsRowsAgainstTheLedger() {
+        database("prod", true);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        await("pre-deploy-1", phase(Phase.Dumping));
+        finish("pre-deploy-1-dump", true, SEALED);
+        await("pre-deploy-1", phase(Phase.Drilling));
+        finish("pre-deploy-1-drill", true, PROVEN);
+        await("pre-deploy-1", phase(Phase.Proven));
+
+        Restore r = new Restore();
+        r.setMetadata(new ObjectMetaBuilder().withName("orders-back").withNamespace(ns).build());
+        RestoreSpec spec = new RestoreSpec();
+        spec.checkpoint = "pre-deploy-1";
+        spec.tables = List.of("public.orders");
+        r.setSpec(spec);
+        client.resource(r).create();
+        Restore running = client.resources(Restore.class).inNamespace(ns).withName("orders-back").waitUntilCondition(
+                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Running, 30, TimeUnit.SECONDS);
+        Job job = job("orders-back-restore");
+        assertTrue(job.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()
+                .containsAll(List.of("restore", "--tag", "pre-deploy-1", "--mode", "side-by-side", "--table", "public.orders")));
+        finish("orders-back-restore", true, "{\"ok\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"side-by-side\",\"tables\":[{\"table\":\"public.orders\","
+                + "\"restoredAs\":\"restored_pre_deploy_1.orders\",\"ledgerRows\":5000,\"restoredRows\":5000,\"matches\":true}]}");
+        Restore done = client.resources(Restore.class).inNamespace(ns).withName("orders-back").waitUntilCondition(
+                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Succeeded, 30, TimeUnit.SECONDS);
+        assertEquals(5000L, done.getStatus().tables.get(0).restoredRows);
+        assertEquals("restored_pre_deploy_1.orders", done.getStatus().tables.get(0).restoredAs);
+        assertNotNull(running.getStatus().job);
+    }
+}
