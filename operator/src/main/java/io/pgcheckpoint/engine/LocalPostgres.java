@@ -43,6 +43,17 @@ public final class LocalPostgres implements AutoCloseable {
      *                 (scram-sha-256); otherwise they are trusted
      */
     public static LocalPostgres start(PgTools tools, Progress progress, String password) {
+        return start(tools, progress, password, false);
+    }
+
+    /**
+     * @param listenOnAllInterfaces also accept password connections from other hosts (the
+     *                              end-to-end tests' database outside the cluster); needs a password
+     */
+    public static LocalPostgres start(PgTools tools, Progress progress, String password, boolean listenOnAllInterfaces) {
+        if (listenOnAllInterfaces && password == null) {
+            throw new IllegalArgumentException("a server reachable from other hosts needs a password");
+        }
         String runAs = isRoot() ? unprivilegedUser() : null;
         Path dir;
         try {
@@ -71,8 +82,12 @@ public final class LocalPostgres implements AutoCloseable {
                 initdb.add("--auth-host=trust");
             }
             pg.exec(initdb, true);
+            if (listenOnAllInterfaces) {
+                Files.writeString(pg.dataDir().resolve("pg_hba.conf"), "host all all 0.0.0.0/0 scram-sha-256\n",
+                        java.nio.file.StandardOpenOption.APPEND);
+            }
             String settings = String.join(" ", List.of(
-                    "-p " + pg.port, "-k " + dir, "-c listen_addresses=127.0.0.1",
+                    "-p " + pg.port, "-k " + dir, "-c listen_addresses=" + (listenOnAllInterfaces ? "'*'" : "127.0.0.1"),
                     "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
                     "-c wal_level=minimal", "-c max_wal_senders=0", "-c max_wal_size=4GB",
                     "-c checkpoint_timeout=1h", "-c maintenance_work_mem=256MB", "-c autovacuum=off"));

@@ -7,16 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubeapitest.KubeAPIServer;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
@@ -29,7 +26,6 @@ import io.pgcheckpoint.api.Database;
 import io.pgcheckpoint.api.DatabaseSpec;
 import io.pgcheckpoint.api.Restore;
 import io.pgcheckpoint.api.RestoreSpec;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -133,36 +129,11 @@ class ReconcilerTest {
         return client.batch().v1().jobs().inNamespace(ns).withName(name).get();
     }
 
-    /** What the Job controller and kubelet would do: a pod that ended with this termination message, then the Job's outcome. */
     void finish(String jobName, boolean succeeded, String terminationMessage) {
-        Job job = job(jobName);
-        Pod pod = client.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName(jobName + "-x1")
-                .addToLabels(job.getSpec().getTemplate().getMetadata().getLabels()).addToLabels("job-name", jobName).endMetadata()
-                .withSpec(job.getSpec().getTemplate().getSpec()).build()).create();
-        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase(succeeded ? "Succeeded" : "Failed")
-                .withContainerStatuses(new ContainerStatusBuilder().withName(Labels.MAIN_CONTAINER).withImage("x").withImageID("x")
-                        .withReady(false).withRestartCount(0).withNewState().withNewTerminated().withExitCode(succeeded ? 0 : 1)
-                        .withMessage(terminationMessage).endTerminated().endState().build()).build());
-        client.pods().inNamespace(ns).resource(pod).updateStatus();
-        String now = Instant.now().toString();
-        job.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder().withStartTime(now)
-                .withSucceeded(succeeded ? 1 : 0).withFailed(succeeded ? 0 : 1)
-                .withCompletionTime(succeeded ? now : null)
-                .withConditions(succeeded
-                        ? List.of(condition("SuccessCriteriaMet", "CompletionsReached", now), condition("Complete", "CompletionsReached", now))
-                        : List.of(condition("FailureTarget", "BackoffLimitExceeded", now), condition("Failed", "BackoffLimitExceeded", now)))
-                .build());
-        client.batch().v1().jobs().inNamespace(ns).resource(job).updateStatus();
+        JobSimulator.finish(client, ns, jobName, succeeded, terminationMessage);
     }
 
-    private static io.fabric8.kubernetes.api.model.batch.v1.JobCondition condition(String type, String reason, String now) {
-        return new JobConditionBuilder().withType(type).withStatus("True").withReason(reason).withMessage(reason)
-                .withLastProbeTime(now).withLastTransitionTime(now).build();
-    }
-
-    static final String SEALED = "{\"ok\":true,\"tag\":\"pre-deploy-1\",\"commit\":\"4f3a9c1\",\"archive\":\"s3://checkpoints/prod/t/prod/pre-deploy-1/archive.dump\","
-            + "\"bytes\":412300000,\"size\":\"412.3 MB\",\"sha256\":\"ab12\",\"tables\":12,\"rows\":1000000,\"largeObjects\":0,"
-            + "\"serverVersion\":\"15.8\",\"pgDumpVersion\":\"pg_dump (PostgreSQL) 15.8\",\"snapshotTime\":\"2026-11-25T10:00:00Z\",\"seconds\":12.5}";
+    static final String SEALED = JobSimulator.sealedResult("pre-deploy-1");
     static final String PROVEN = "{\"ok\":true,\"tag\":\"pre-deploy-1\",\"restoreDrill\":\"proven\",\"tablesChecked\":12,\"rowsChecked\":1000000,"
             + "\"mismatchCount\":0,\"mismatches\":[],\"seconds\":20.1}";
 

@@ -30,14 +30,22 @@ public final class TestS3 implements AutoCloseable {
     private final int port;
     private S3Proxy proxy;
 
+    private final String bindHost;
+
     public TestS3(Path dir) throws Exception {
-        this(dir, freePort());
+        this(dir, "127.0.0.1");
     }
 
-    private TestS3(Path dir, int port) throws Exception {
+    /** @param bindHost "0.0.0.0" to be reachable from pods of the test cluster */
+    public TestS3(Path dir, String bindHost) throws Exception {
         this.dir = dir;
-        this.port = port;
+        this.port = freePort();
+        this.bindHost = bindHost;
         start();
+    }
+
+    public int port() {
+        return port;
     }
 
     public void start() throws Exception {
@@ -46,7 +54,7 @@ public final class TestS3 implements AutoCloseable {
         BlobStoreContext context = ContextBuilder.newBuilder("filesystem")
                 .credentials("identity", "credential").overrides(props).build(BlobStoreContext.class);
         proxy = S3Proxy.builder().blobStore(context.getBlobStore())
-                .endpoint(URI.create("http://127.0.0.1:" + port))
+                .endpoint(URI.create("http://" + bindHost + ":" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 .build();
         proxy.start();

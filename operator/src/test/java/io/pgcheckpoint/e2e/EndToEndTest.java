@@ -1,0 +1,294 @@
+package io.pgcheckpoint.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.pgcheckpoint.api.Checkpoint;
+import io.pgcheckpoint.api.CheckpointSpec;
+import io.pgcheckpoint.api.CheckpointStatus.Phase;
+import io.pgcheckpoint.api.Database;
+import io.pgcheckpoint.api.DatabaseSpec;
+import io.pgcheckpoint.api.Restore;
+import io.pgcheckpoint.api.RestoreSpec;
+import io.pgcheckpoint.api.RestoreStatus;
+import io.pgcheckpoint.cli.Main;
+import io.pgcheckpoint.controller.Conditions;
+import io.pgcheckpoint.engine.DbTarget;
+import io.pgcheckpoint.engine.Fixtures;
+import io.pgcheckpoint.engine.LocalPostgres;
+import io.pgcheckpoint.engine.PgTools;
+import io.pgcheckpoint.engine.Progress;
+import io.pgcheckpoint.engine.TestS3;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * End to end on the real single-node cluster built by testbed/ (PGCK_E2E_CLUSTER=testbed):
+ * the operator installed with helm from helm/pgcheckpoint and the locally built image, a
+ * PostgreSQL outside the cluster and one inside, an S3-compatible store reachable from pods.
+ * Run by `make test` after testbed/up and testbed/build-image; there is no silent skip.
+ */
+@Tag("e2e")
+class EndToEndTest {
+    static final String NS = "e2e";
+    static final String PASSWORD = "e2e-Secret-pw";
+    static final String BUCKET = "checkpoints";
+    static KubernetesClient k8s;
+    static TestS3 s3;
+    static LocalPostgres hostPg;
+    static String hostFromPods;
+    static Path repo = Path.of("..").toAbsolutePath().normalize();
+
+    @BeforeAll
+    static void cluster() throws Exception {
+        String kubeconfig = System.getenv("KUBECONFIG");
+        if (!"testbed".equals(System.getenv().getOrDefault("PGCK_E2E_CLUSTER", "testbed")) || kubeconfig == null
+                || !Files.exists(Path.of(kubeconfig))) {
+            throw new IllegalStateException("no test cluster: run testbed/up and source testbed/env (KUBECONFIG="
+                    + kubeconfig + "); the end-to-end tests never pass without a cluster");
+        }
+        System.setProperty("kubeconfig", kubeconfig);
+        hostFromPods = System.getenv().getOrDefault("PGCK_TESTBED_HOST_FROM_PODS", "10.244.0.1");
+        k8s = new KubernetesClientBuilder().withConfig(Config.autoConfigure(null)).build();
+        s3 = new TestS3(Files.createTempDirectory("e2e-s3"), "0.0.0.0");
+        s3.createBucket(BUCKET);
+        hostPg = LocalPostgres.start(Fixtures.TOOLS, Progress.SILENT, PASSWORD, true);
+        Fixtures.sql(hostPg.target("postgres"), "CREATE DATABASE app");
+        Fixtures.sql(hostPg.target("app"), """
+                CREATE TABLE customers (id serial PRIMARY KEY, email text NOT NULL);
+                CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id int REFERENCES customers, total numeric);
+                INSERT INTO customers (email) SELECT 'c' || g || '@example.com' FROM generate_series(1, 1000) g;
+                INSERT INTO orders (customer_id, total) SELECT 1 + g % 1000, g FROM generate_series(1, 20000) g;
+                CREATE TABLE events (id bigint, payload text);
+                INSERT INTO events SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 2000000) g;
+                """);
+        k8s.namespaces().withName(NS).delete();
+        k8s.namespaces().withName(NS).waitUntilCondition(n -> n == null, 120, TimeUnit.SECONDS);
+        k8s.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
+        helm("upgrade", "--install", "pgcheckpoint", repo.resolve("helm/pgcheckpoint").toString(), "-n", "pgcheckpoint-system",
+                "--create-namespace", "--wait", "--timeout", "5m",
+                "--set", "image.repository=" + image()[0], "--set", "image.tag=" + image()[1],
+                "--set", "image.pullPolicy=Never", "--set", "drillImage=" + System.getenv().getOrDefault("PGCK_TESTBED_POSTGRES_IMAGE", "localhost/postgres:15"));
+        secret("s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", TestS3.SECRET_KEY));
+        secret("host-db", Map.of("uri", "postgresql://postgres:" + PASSWORD + "@" + hostFromPods + ":" + hostPg.port() + "/app"));
+        secret("wrong-db", Map.of("uri", "postgresql://postgres:not-the-password@" + hostFromPods + ":" + hostPg.port() + "/app"));
+        database("host-db", "host-db");
+        database("wrong-db", "wrong-db");
+    }
+
+    @AfterAll
+    static void cleanup() throws Exception {
+        if (k8s != null) {
+            k8s.namespaces().withName(NS).delete();
+            k8s.close();
+        }
+        if (hostPg != null) {
+            hostPg.close();
+        }
+        if (s3 != null) {
+            s3.close();
+        }
+    }
+
+    static String[] image() {
+        String ref = System.getenv().getOrDefault("PGCK_TESTBED_IMAGE", "localhost/pgcheckpoint:dev");
+        int colon = ref.lastIndexOf(':');
+        return new String[] {ref.substring(0, colon), ref.substring(colon + 1)};
+    }
+
+    static void helm(String... args) throws Exception {
+        run(Stream.concat("helm", args));
+    }
+
+    static String run(List<String> command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new AssertionError(String.join(" ", command) + " failed:\n" + out);
+        }
+        return out;
+    }
+
+    static void secret(String name, Map<String, String> data) {
+        k8s.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
+                .withStringData(data).build()).serverSideApply();
+    }
+
+    static void database(String name, String secretName) {
+        Database db = new Database();
+        db.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+        DatabaseSpec spec = new DatabaseSpec();
+        spec.connection = new DatabaseSpec.Connection();
+        spec.connection.secretName = secretName;
+        spec.connection.key = "uri";
+        spec.connection.sslmode = "disable";
+        spec.store = new DatabaseSpec.StoreSpec();
+        spec.store.bucket = BUCKET;
+        spec.store.prefix = "e2e";
+        spec.store.region = "us-east-1";
+        spec.store.endpoint = "http://" + hostFromPods + ":" + s3.port();
+        spec.store.pathStyle = true;
+        spec.store.credentialsSecret = "s3";
+        db.setSpec(spec);
+        k8s.resource(db).serverSideApply();
+        k8s.resources(Database.class).inNamespace(NS).withName(name).waitUntilCondition(
+                d -> d != null && d.getStatus() != null && Conditions.isTrue(d.getStatus().conditions, "Ready"), 120, TimeUnit.SECONDS);
+    }
+
+    static Checkpoint checkpoint(String name, String database) {
+        Checkpoint c = new Checkpoint();
+        c.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+        c.setSpec(new CheckpointSpec());
+        c.getSpec().database = database;
+        c.getSpec().commit = "4f3a9c1";
+        return k8s.resource(c).create();
+    }
+
+    static Checkpoint await(String name, Predicate<Checkpoint> condition, int seconds) {
+        return k8s.resources(Checkpoint.class).inNamespace(NS).withName(name)
+                .waitUntilCondition(c -> c != null && c.getStatus() != null && condition.test(c), seconds, TimeUnit.SECONDS);
+    }
+
+    static Checkpoint terminal(String name) {
+        return await(name, c -> c.getStatus().phase == Phase.Proven || c.getStatus().phase == Phase.Failed, 600);
+    }
+
+    static String describe(Checkpoint c) {
+        return c.getStatus().phase + ": " + c.getStatus().message;
+    }
+
+    @Test
+    void outsideDatabaseIsProvenAndItsArchiveRestoresWithPlainPgRestore() throws Exception {
+        checkpoint("outside-1", "host-db");
+        // kubectl wait returns exactly when Proven is set
+        run(List.of("kubectl", "-n", NS, "wait", "--for=condition=Proven", "checkpoint/outside-1", "--timeout=600s"));
+        Checkpoint c = k8s.resources(Checkpoint.class).inNamespace(NS).withName("outside-1").get();
+        assertEquals(Phase.Proven, c.getStatus().phase, describe(c));
+        assertTrue(c.getStatus().ledger.tables >= 3 && c.getStatus().ledger.totalRows >= 2_021_000L, describe(c));
+
+        Path dump = Files.createTempFile("e2e", ".dump");
+        try (S3Client client = s3.client()) {
+            client.getObject(b -> b.bucket(BUCKET).key("e2e/" + NS + "/host-db/outside-1/archive.dump"),
+                    software.amazon.awssdk.core.sync.ResponseTransformer.toFile(dump.toFile().toPath().resolveSibling("e2e-restore.dump")));
+        }
+        Path file = dump.resolveSibling("e2e-restore.dump");
+        Fixtures.sql(hostPg.target("postgres"), "CREATE DATABASE plain_restore");
+        DbTarget target = hostPg.target("plain_restore");
+        PgTools.Result r = PgTools.run(List.of(Fixtures.TOOLS.path("pg_restore"), "--no-owner", "-d", "plain_restore", file.toString()),
+                target.libpqEnv());
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals(20_000L, Fixtures.count(target, "SELECT count(*) FROM orders"));
+        assertEquals(2_000_000L, Fixtures.count(target, "SELECT count(*) FROM events"));
+        Files.deleteIfExists(file);
+    }
+
+    @Test
+    void insideDatabaseIsProvenThroughCreateWait() throws Exception {
+        Pod pg = k8s.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName("inside-pg").endMetadata()
+                .withNewSpec().addNewContainer().withName("postgres")
+                .withImage(System.getenv().getOrDefault("PGCK_TESTBED_POSTGRES_IMAGE", "localhost/postgres:15")).withImagePullPolicy("Never")
+                .addNewEnv().withName("POSTGRES_PASSWORD").withValue(PASSWORD).endEnv()
+                .addNewEnv().withName("POSTGRES_DB").withValue("shop").endEnv()
+                .withNewReadinessProbe().withNewExec().withCommand("pg_isready", "-h", "127.0.0.1", "-U", "postgres").endExec()
+                .withPeriodSeconds(1).endReadinessProbe()
+                .endContainer().endSpec().build()).create();
+        pg = k8s.pods().inNamespace(NS).withName("inside-pg").waitUntilReady(180, TimeUnit.SECONDS);
+        String ip = pg.getStatus().getPodIP();
+        DbTarget inside = DbTarget.parse("postgresql://postgres:" + PASSWORD + "@" + ip + ":5432/shop?sslmode=disable", Map.of());
+        Fixtures.sql(inside, "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'i' || g FROM generate_series(1, 5000) g;");
+        secret("inside-db", Map.of("uri", "postgresql://postgres:" + PASSWORD + "@" + ip + ":5432/shop"));
+        database("inside-db", "inside-db");
+
+        int exit = Main.execute("create", "-n", NS, "--database", "inside-db", "--tag", "inside-1", "--commit", "abc", "--wait",
+                "--timeout", "10m", "-q");
+        Checkpoint c = k8s.resources(Checkpoint.class).inNamespace(NS).withName("inside-1").get();
+        assertEquals(0, exit, describe(c));
+        assertEquals(Phase.Proven, c.getStatus().phase);
+        assertEquals(5000L, c.getStatus().ledger.totalRows);
+    }
+
+    @Test
+    void wrongPasswordFailsAtDumpingWithAClearMessage() {
+        checkpoint("wrong-1", "wrong-db");
+        Checkpoint c = terminal("wrong-1");
+        assertEquals(Phase.Failed, c.getStatus().phase, describe(c));
+        assertEquals("ConnectionAuth", Conditions.find(c.getStatus().conditions, "Ready").getReason());
+        assertTrue(c.getStatus().message.contains("authentication failed"), c.getStatus().message);
+        assertTrue(!Conditions.isTrue(c.getStatus().conditions, "Sealed"));
+    }
+
+    @Test
+    void drillAgainstATamperedArchiveFails() throws Exception {
+        checkpoint("tampered-1", "host-db");
+        await("tampered-1", c -> c.getStatus().phase == Phase.Sealed || c.getStatus().phase == Phase.Drilling
+                || c.getStatus().phase == Phase.Failed, 600);
+        String key = "e2e/" + NS + "/host-db/tampered-1/archive.dump";
+        try (S3Client client = s3.client()) {
+            byte[] bytes = client.getObjectAsBytes(b -> b.bucket(BUCKET).key(key)).asByteArray();
+            bytes[bytes.length / 2] ^= 0x01;
+            client.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(bytes));
+        }
+        Checkpoint c = terminal("tampered-1");
+        assertEquals(Phase.Failed, c.getStatus().phase, describe(c));
+        assertEquals("ArchiveChecksum", Conditions.find(c.getStatus().conditions, "Ready").getReason(), describe(c));
+        assertTrue(Conditions.isTrue(c.getStatus().conditions, "Sealed"));
+    }
+
+    @Test
+    void operatorKilledMidDumpStillEndsProvenWithOneDumpJob() throws Exception {
+        checkpoint("restart-1", "host-db");
+        await("restart-1", c -> c.getStatus().phase == Phase.Dumping, 120);
+        run(List.of("kubectl", "-n", "pgcheckpoint-system", "delete", "pod", "-l", "app.kubernetes.io/name=pgcheckpoint", "--wait=false"));
+        Checkpoint c = terminal("restart-1");
+        assertEquals(Phase.Proven, c.getStatus().phase, describe(c));
+        assertEquals(1, k8s.batch().v1().jobs().inNamespace(NS)
+                .withLabel("pgcheckpoint.io/checkpoint", "restart-1").withLabel("pgcheckpoint.io/role", "dump").list().getItems().size());
+    }
+
+    @Test
+    void sideBySideRestoreBringsBackADroppedTable() throws Exception {
+        Fixtures.sql(hostPg.target("app"), "CREATE TABLE audit_log AS SELECT g AS id, 'event ' || g AS what FROM generate_series(1, 1000) g");
+        checkpoint("before-drop", "host-db");
+        assertEquals(Phase.Proven, terminal("before-drop").getStatus().phase);
+        Fixtures.sql(hostPg.target("app"), "DROP TABLE audit_log");
+        Restore r = new Restore();
+        r.setMetadata(new ObjectMetaBuilder().withName("customers-back").withNamespace(NS).build());
+        r.setSpec(new RestoreSpec());
+        r.getSpec().checkpoint = "before-drop";
+        r.getSpec().tables = List.of("public.audit_log");
+        k8s.resource(r).create();
+        Restore done = k8s.resources(Restore.class).inNamespace(NS).withName("customers-back").waitUntilCondition(
+                x -> x != null && x.getStatus() != null && (x.getStatus().phase == RestoreStatus.Phase.Succeeded
+                        || x.getStatus().phase == RestoreStatus.Phase.Failed), 600, TimeUnit.SECONDS);
+        assertEquals(RestoreStatus.Phase.Succeeded, done.getStatus().phase, done.getStatus().message);
+        assertEquals(1000L, done.getStatus().tables.get(0).restoredRows);
+        assertEquals(1000L, Fixtures.count(hostPg.target("app"), "SELECT count(*) FROM restored_before_drop.audit_log"));
+    }
+
+    /** List helpers without a dependency. */
+    static final class Stream {
+        static List<String> concat(String first, String... rest) {
+            List<String> all = new java.util.ArrayList<>(List.of(first));
+            all.addAll(List.of(rest));
+            return all;
+        }
+    }
+}
