@@ -18,9 +18,10 @@ crds: build
 demo: build
 	scripts/demo
 
-# Every test: unit, engine against real PostgreSQL 15 servers and a real S3-compatible server (S3Proxy).
-test: deps
-	mvn -B --no-transfer-progress -Dstyle.color=never verify
+# Every test: engine against real PostgreSQL 15 and S3Proxy, reconcilers against a real kube-apiserver,
+# charts, and end to end on the single-node cluster testbed/ builds (the first build takes ~16 min).
+test:
+	scripts/test-all
 
 # Seal + drill versus bare pg_dump + pg_restore on a pgbench database (SCALE=10 by default).
 bench: build

@@ -26,6 +26,38 @@ public final class Db {
         }
     }
 
+    /**
+     * Connects, waiting while the server is still starting (refused, or "starting up"): a drill's
+     * sidecar server boots while the archive downloads.
+     */
+    public static Connection connectWaiting(DbTarget target, java.time.Duration patience, Progress progress) {
+        long deadline = System.nanoTime() + patience.toNanos();
+        boolean told = false;
+        while (true) {
+            try {
+                return DriverManager.getConnection(target.jdbcUrl(), target.jdbcProperties(CONNECT_TIMEOUT_SECONDS));
+            } catch (SQLException e) {
+                CheckpointException failure = classify(target, e);
+                boolean starting = failure.code().equals("connection.refused") || "57P03".equals(e.getSQLState());
+                if (!starting || System.nanoTime() > deadline) {
+                    throw starting ? new CheckpointException("drill.server", "the drill server " + target.describe()
+                            + " did not accept connections within " + patience.toSeconds() + "s: check its image and its log", e)
+                            : failure;
+                }
+                if (!told) {
+                    progress.step("waiting for " + target.describe() + " to accept connections");
+                    told = true;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw failure;
+                }
+            }
+        }
+    }
+
     /** Names the kind of failure: DNS, refused, unreachable, TLS, authentication, missing database. */
     static CheckpointException classify(DbTarget target, SQLException e) {
         String where = target.describe();

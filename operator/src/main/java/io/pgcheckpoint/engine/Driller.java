@@ -19,6 +19,8 @@ import java.util.stream.Stream;
  */
 public final class Driller {
     public static final String DRILL_DATABASE = "pgcheckpoint_drill";
+    /** How long a drill waits for a --target server that is still booting. */
+    static final java.time.Duration SERVER_PATIENCE = java.time.Duration.ofMinutes(3);
     private final PgTools tools;
     private final Progress progress;
 
@@ -93,7 +95,7 @@ public final class Driller {
     private DrillReport drillInto(Store store, Manifest manifest, Path archive, DbTarget target, int jobs,
                                   long started, long downloadMillis) {
         String serverVersion;
-        try (Connection c = Db.connect(target)) {
+        try (Connection c = Db.connectWaiting(target, SERVER_PATIENCE, progress)) {
             serverVersion = Db.queryString(c, "SHOW server_version");
             int sourceMajor = PgTools.major("(PostgreSQL) " + manifest.serverVersion());
             if (Db.serverMajor(c) < sourceMajor) {

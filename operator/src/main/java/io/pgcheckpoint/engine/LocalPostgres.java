@@ -81,7 +81,11 @@ public final class LocalPostgres implements AutoCloseable {
             } else {
                 initdb.add("--auth-host=trust");
             }
-            pg.exec(initdb, true);
+            if (password == null) {
+                pg.initFromTemplate(initdb, tools.version("postgres"));
+            } else {
+                pg.exec(initdb, true);
+            }
             if (listenOnAllInterfaces) {
                 Files.writeString(pg.dataDir().resolve("pg_hba.conf"), "host all all 0.0.0.0/0 scram-sha-256\n",
                         java.nio.file.StandardOpenOption.APPEND);
@@ -99,6 +103,47 @@ public final class LocalPostgres implements AutoCloseable {
             pg.close();
             throw new CheckpointException("drill.server", "the throwaway PostgreSQL did not start: " + e.getMessage()
                     + (log.isEmpty() ? "" : " | server log: " + log), e);
+        }
+    }
+
+    /**
+     * initdb takes over a second; a copy of a cluster initialised once per PostgreSQL version
+     * and OS user takes a quarter of that. Where no cache can be written (a read-only root
+     * filesystem), it is plain initdb.
+     */
+    private void initFromTemplate(List<String> initdb, String serverVersion) {
+        Path cache = cacheDir();
+        Path template = cache == null ? null
+                : cache.resolve(("pgdata-" + serverVersion + "-" + (runAs == null ? System.getProperty("user.name") : runAs))
+                        .replaceAll("[^A-Za-z0-9._-]", "_"));
+        if (template != null && Files.exists(template.resolve("PG_VERSION"))) {
+            exec(List.of("cp", "-a", template.toString(), dataDir().toString()), false);
+            return;
+        }
+        exec(initdb, true);
+        if (template == null) {
+            return;
+        }
+        Path partial = cache.resolve(template.getFileName() + "." + ProcessHandle.current().pid() + ".partial");
+        try {
+            exec(List.of("cp", "-a", dataDir().toString(), partial.toString()), false);
+            Files.move(partial, template, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            // another drill cached it first, or the cache is not writable: initdb next time too
+            exec(List.of("rm", "-rf", partial.toString()), false);
+        }
+    }
+
+    private static Path cacheDir() {
+        String configured = System.getenv("PGCHECKPOINT_CACHE");
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path dir = configured != null ? Path.of(configured)
+                : xdg != null ? Path.of(xdg, "pgcheckpoint") : Path.of(System.getProperty("user.home"), ".cache", "pgcheckpoint");
+        try {
+            Files.createDirectories(dir);
+            return Files.isWritable(dir) ? dir : null;
+        } catch (IOException | SecurityException e) {
+            return null;
         }
     }
 

@@ -48,6 +48,11 @@ public final class TestS3 implements AutoCloseable {
         return port;
     }
 
+    /** Where S3Proxy's filesystem backend keeps an object, for tests that damage one behind the store's back. */
+    public Path objectFile(String bucket, String key) {
+        return dir.resolve(bucket).resolve(key);
+    }
+
     public void start() throws Exception {
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", dir.toString());
@@ -88,6 +93,8 @@ public final class TestS3 implements AutoCloseable {
     public S3Client client() {
         return S3Client.builder().endpointOverride(URI.create(endpoint())).region(Region.US_EAST_1)
                 .forcePathStyle(true)
+                .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(software.amazon.awssdk.core.checksums.ResponseChecksumValidation.WHEN_REQUIRED)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
                 .build();
     }
