@@ -1,7 +1,6 @@
 package io.pgcheckpoint.controller;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -21,7 +20,6 @@ import io.pgcheckpoint.api.CheckpointStatus;
 import io.pgcheckpoint.api.CheckpointStatus.Phase;
 import io.pgcheckpoint.api.Database;
 import io.pgcheckpoint.engine.CheckpointException;
-import io.pgcheckpoint.engine.Json;
 import io.pgcheckpoint.engine.Tags;
 import java.time.Duration;
 import java.time.Instant;
@@ -77,23 +75,10 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
 
     @Override
     public UpdateControl<Checkpoint> reconcile(Checkpoint checkpoint, Context<Checkpoint> context) {
-        CheckpointStatus before = checkpoint.getStatus();
-        String beforeJson = before == null ? "" : Json.compact(before);
-        CheckpointStatus status = before == null ? new CheckpointStatus()
-                : Json.read(Json.bytes(before), CheckpointStatus.class);
-        Step step = new Step(checkpoint, status, context.getClient());
-        Duration again = advance(step, context);
+        CheckpointStatus status = StatusPatch.editable(checkpoint.getStatus(), CheckpointStatus.class, CheckpointStatus::new);
+        Duration again = advance(new Step(checkpoint, status, context.getClient()), context);
         metrics.phase(checkpoint, status.phase);
-
-        if (Json.compact(status).equals(beforeJson)) {
-            return again == null ? UpdateControl.noUpdate() : UpdateControl.<Checkpoint>noUpdate().rescheduleAfter(again);
-        }
-        Checkpoint fresh = new Checkpoint();
-        fresh.setMetadata(new ObjectMetaBuilder().withName(checkpoint.getMetadata().getName())
-                .withNamespace(checkpoint.getMetadata().getNamespace()).build());
-        fresh.setStatus(status);
-        UpdateControl<Checkpoint> control = UpdateControl.patchStatus(fresh);
-        return again == null ? control : control.rescheduleAfter(again);
+        return StatusPatch.of(checkpoint, status, again, Checkpoint::new);
     }
 
     /** Moves the checkpoint along as far as it can now; returns when to look again, or null to wait for an event. */

@@ -1,6 +1,5 @@
 package io.pgcheckpoint.controller;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -9,7 +8,6 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.pgcheckpoint.api.Database;
 import io.pgcheckpoint.api.DatabaseSpec;
 import io.pgcheckpoint.api.DatabaseStatus;
-import io.pgcheckpoint.engine.Json;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -28,7 +26,7 @@ public class DatabaseReconciler implements Reconciler<Database> {
     @Override
     public UpdateControl<Database> reconcile(Database db, Context<Database> context) {
         DatabaseStatus before = db.getStatus();
-        DatabaseStatus status = before == null ? new DatabaseStatus() : Json.read(Json.bytes(before), DatabaseStatus.class);
+        DatabaseStatus status = StatusPatch.editable(before, DatabaseStatus.class, DatabaseStatus::new);
         String ns = db.getMetadata().getNamespace();
         List<String> problems = new ArrayList<>();
         DatabaseSpec.Connection c = db.getSpec().connection;
@@ -48,13 +46,7 @@ public class DatabaseReconciler implements Reconciler<Database> {
         if (ready != wasReady || before == null) {
             Events.emit(context.getClient(), db, !ready, ready ? "Ready" : "SecretInvalid", status.message);
         }
-        if (before != null && Json.compact(status).equals(Json.compact(before))) {
-            return UpdateControl.<Database>noUpdate().rescheduleAfter(RECHECK);
-        }
-        Database fresh = new Database();
-        fresh.setMetadata(new ObjectMetaBuilder().withName(db.getMetadata().getName()).withNamespace(ns).build());
-        fresh.setStatus(status);
-        return UpdateControl.patchStatus(fresh).rescheduleAfter(ready ? RECHECK : Duration.ofSeconds(15));
+        return StatusPatch.of(db, status, ready ? RECHECK : Duration.ofSeconds(15), Database::new);
     }
 
     private static List<String> missing(Context<Database> context, String ns, String name, List<String> keys, String what) {

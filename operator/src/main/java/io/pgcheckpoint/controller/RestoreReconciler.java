@@ -1,7 +1,6 @@
 package io.pgcheckpoint.controller;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -22,7 +21,6 @@ import io.pgcheckpoint.api.Restore;
 import io.pgcheckpoint.api.RestoreSpec;
 import io.pgcheckpoint.api.RestoreStatus;
 import io.pgcheckpoint.api.RestoreStatus.Phase;
-import io.pgcheckpoint.engine.Json;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,18 +49,8 @@ public class RestoreReconciler implements Reconciler<Restore> {
 
     @Override
     public UpdateControl<Restore> reconcile(Restore restore, Context<Restore> context) {
-        RestoreStatus before = restore.getStatus();
-        RestoreStatus status = before == null ? new RestoreStatus() : Json.read(Json.bytes(before), RestoreStatus.class);
-        Duration again = advance(restore, status, context);
-        if (before != null && Json.compact(status).equals(Json.compact(before))) {
-            return again == null ? UpdateControl.noUpdate() : UpdateControl.<Restore>noUpdate().rescheduleAfter(again);
-        }
-        Restore fresh = new Restore();
-        fresh.setMetadata(new ObjectMetaBuilder().withName(restore.getMetadata().getName())
-                .withNamespace(restore.getMetadata().getNamespace()).build());
-        fresh.setStatus(status);
-        UpdateControl<Restore> control = UpdateControl.patchStatus(fresh);
-        return again == null ? control : control.rescheduleAfter(again);
+        RestoreStatus status = StatusPatch.editable(restore.getStatus(), RestoreStatus.class, RestoreStatus::new);
+        return StatusPatch.of(restore, status, advance(restore, status, context), Restore::new);
     }
 
     private Duration advance(Restore restore, RestoreStatus status, Context<Restore> context) {
