@@ -51,6 +51,10 @@ public class DatabaseSpec {
         @Min(60)
         @Default("3600")
         public Long timeoutSeconds;
+        /** Schemas left out of every checkpoint (exact names); the ledger leaves them out too. */
+        public java.util.List<String> excludeSchemas;
+        /** Tables left out, as schema.table (exact names). */
+        public java.util.List<String> excludeTables;
     }
 
     public static class DrillSpec {

@@ -31,11 +31,18 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
             description = "gzip level for pg_dump (default ${DEFAULT-VALUE}: several times faster than 6 for ~10%% more bytes).")
     int compress;
 
+    @Option(names = "--exclude-schema", paramLabel = "SCHEMA", description = "Leave this schema out (repeatable; exact name).")
+    java.util.List<String> excludeSchemas;
+
+    @Option(names = "--exclude-table", paramLabel = "SCHEMA.TABLE", description = "Leave this table out (repeatable; exact name, quote odd ones).")
+    java.util.List<String> excludeTables;
+
     @Override
     public Integer call() {
         try (Store s = openStore()) {
             Manifest m = new Sealer(PgTools.locate(), output.progress())
-                    .seal(new Sealer.Request(db(db), s, tag, commit, reason, compress));
+                    .seal(new Sealer.Request(db(db), s, tag, commit, reason, compress,
+                            new io.pgcheckpoint.engine.Exclusions(excludeSchemas, excludeTables)));
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("ok", true);
             json.put("tag", m.tag());

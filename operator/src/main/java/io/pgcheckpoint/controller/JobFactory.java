@@ -80,6 +80,12 @@ public final class JobFactory {
         if (c.getSpec().reason != null) {
             args.addAll(List.of("--reason", c.getSpec().reason));
         }
+        for (String schema : dump.excludeSchemas == null ? List.<String>of() : dump.excludeSchemas) {
+            args.addAll(List.of("--exclude-schema", schema));
+        }
+        for (String table : dump.excludeTables == null ? List.<String>of() : dump.excludeTables) {
+            args.addAll(List.of("--exclude-table", table));
+        }
         List<EnvVar> env = new ArrayList<>(storeEnv(db));
         env.addAll(connectionEnv(db.getSpec().connection));
         Container main = mainContainer(args, env, db);

@@ -31,7 +31,8 @@ public final class Differ {
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             c.setReadOnly(true);
             Map<String, Ledger.Relation> live = new LinkedHashMap<>();
-            for (Ledger.Relation r : Ledger.relations(c)) {
+            Exclusions excluded = manifest.excluded() == null ? Exclusions.NONE : manifest.excluded();
+            for (Ledger.Relation r : Ledger.relations(c, excluded)) {
                 live.put(r.qualifiedName(), r);
             }
             List<String> missing = new ArrayList<>();

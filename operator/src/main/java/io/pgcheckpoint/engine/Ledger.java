@@ -62,10 +62,13 @@ public final class Ledger {
              ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"
             """;
 
-    public static List<Relation> relations(Connection c) throws SQLException {
+    public static List<Relation> relations(Connection c, Exclusions exclusions) throws SQLException {
         List<Relation> result = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(RELATIONS); ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
+                if (exclusions.excludes(rs.getString(1), rs.getString(2))) {
+                    continue;
+                }
                 result.add(new Relation(rs.getString(1), rs.getString(2), rs.getString(3),
                         rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6)));
             }

@@ -19,7 +19,9 @@ public record Manifest(
         String pgDumpVersion,
         Archive archive,
         LedgerSummary ledger,
-        Timings timings) {
+        Timings timings,
+        /** What the dump left out on purpose; null when nothing was. */
+        Exclusions excluded) {
 
     public static final int FORMAT_VERSION = 1;
     public static final String ARCHIVE = "archive.dump";

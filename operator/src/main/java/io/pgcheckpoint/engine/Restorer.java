@@ -127,7 +127,7 @@ public final class Restorer {
         }
         Set<Ledger.Entry> chosen = new LinkedHashSet<>();
         for (String name : names) {
-            String[] parts = splitName(name);
+            String[] parts = TableNames.split(name);
             Ledger.Entry match = manifest.ledger().tables().stream()
                     .filter(e -> e.schema().equals(parts[0]) && e.name().equals(parts[1])).findFirst()
                     .orElseThrow(() -> new CheckpointException("restore.unknown-table", "table " + name
@@ -142,37 +142,6 @@ public final class Restorer {
                 .filter(e -> e.name().equalsIgnoreCase(name) || e.name().toLowerCase(Locale.ROOT).contains(name.toLowerCase(Locale.ROOT)))
                 .map(Ledger.Entry::display).limit(5).toList();
         return similar.isEmpty() ? ": 'pgcheckpoint diff' or the manifest lists its tables" : "; did you mean " + String.join(", ", similar) + "?";
-    }
-
-    static String[] splitName(String name) {
-        List<String> parts = new ArrayList<>();
-        StringBuilder current = new StringBuilder();
-        boolean quoted = false;
-        for (int i = 0; i < name.length(); i++) {
-            char ch = name.charAt(i);
-            if (ch == '"') {
-                if (quoted && i + 1 < name.length() && name.charAt(i + 1) == '"') {
-                    current.append('"');
-                    i++;
-                } else {
-                    quoted = !quoted;
-                }
-            } else if (ch == '.' && !quoted) {
-                parts.add(current.toString());
-                current.setLength(0);
-            } else {
-                current.append(ch);
-            }
-        }
-        parts.add(current.toString());
-        if (parts.size() == 1) {
-            return new String[] {"public", parts.get(0)};
-        }
-        if (parts.size() != 2 || quoted) {
-            throw new CheckpointException("usage.tables", "cannot read table name '" + name
-                    + "': use schema.table, quoting odd names like \"My Schema\".\"Odd table\"");
-        }
-        return new String[] {parts.get(0), parts.get(1)};
     }
 
     private static List<Toc.Entry> required(Toc toc, String kind, Ledger.Entry table) {
@@ -218,7 +187,7 @@ public final class Restorer {
             while (m.find()) {
                 String sequence = m.group(1).replace("''", "'");
                 if (!exists(c, sequence)) {
-                    String[] parts = splitName(sequence);
+                    String[] parts = TableNames.split(sequence);
                     if (parts[0].equals(table.schema())) {
                         sequences.add(parts[1]);
                     }

@@ -31,7 +31,11 @@ public final class Sealer {
         this.progress = progress;
     }
 
-    public record Request(DbTarget db, Store store, String tag, String commit, String reason, int compression) {
+    public record Request(DbTarget db, Store store, String tag, String commit, String reason, int compression,
+                          Exclusions exclusions) {
+        public Request(DbTarget db, Store store, String tag, String commit, String reason, int compression) {
+            this(db, store, tag, commit, reason, compression, Exclusions.NONE);
+        }
     }
 
     public Manifest seal(Request request) {
@@ -69,7 +73,7 @@ public final class Sealer {
                 snapshot = rs.getString(1);
                 snapshotTime = rs.getTimestamp(2).toInstant();
             }
-            List<Ledger.Relation> relations = Ledger.relations(c);
+            List<Ledger.Relation> relations = Ledger.relations(c, request.exclusions());
             refuseHiddenRows(c, relations);
             progress.step("snapshot " + snapshot + " exported; dumping " + relations.size() + " tables to "
                     + store.uri(Manifest.key(tag, Manifest.ARCHIVE)));
@@ -98,7 +102,8 @@ public final class Sealer {
                     new Manifest.Archive(Manifest.ARCHIVE, result.bytes(), result.sha256(), "custom",
                             "gzip:" + request.compression()),
                     new Manifest.LedgerSummary(entries.size(), totalRows, largeObjects, entries),
-                    new Manifest.Timings(countMillis, result.millis(), millisSince(started)));
+                    new Manifest.Timings(countMillis, result.millis(), millisSince(started)),
+                    request.exclusions().schemas().isEmpty() && request.exclusions().tables().isEmpty() ? null : request.exclusions());
             writeManifest(store, tag, manifest);
             progress.step("sealed " + store.uri(Manifest.key(tag, Manifest.MANIFEST)) + " (" + Sizes.human(result.bytes())
                     + ", sha256 " + result.sha256().substring(0, 12) + "…)");
@@ -152,8 +157,9 @@ public final class Sealer {
     }
 
     private Dump startDump(Request request, String snapshot) {
-        List<String> command = List.of(tools.path("pg_dump"), "--format=custom", "--compress=" + request.compression(),
-                "--snapshot=" + snapshot, "--no-password");
+        List<String> command = new ArrayList<>(List.of(tools.path("pg_dump"), "--format=custom",
+                "--compress=" + request.compression(), "--snapshot=" + snapshot, "--no-password"));
+        command.addAll(request.exclusions().pgDumpArguments());
         try {
             ProcessBuilder pb = new ProcessBuilder(command);
             pb.environment().putAll(request.db().libpqEnv());

@@ -135,7 +135,7 @@ class FaultsTest {
             Manifest lying = new Manifest(m.formatVersion(), m.tag(), m.commit(), m.reason(), m.database(), m.createdAt(),
                     m.snapshotTime(), m.serverVersion(), m.pgDumpVersion(), m.archive(),
                     new Manifest.LedgerSummary(m.ledger().tableCount(), m.ledger().totalRows() + 1, m.ledger().largeObjects(), tables),
-                    m.timings());
+                    m.timings(), m.excluded());
             Files.write(dir.resolve("off-by-one/manifest.json"), Json.bytes(lying));
             DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "off-by-one", null, 2);
             assertFalse(report.proven());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -125,6 +126,25 @@ class SealDrillTest {
             assertTrue(report.proven(), () -> "mismatches: " + report.mismatches());
             assertEquals(1_000_001L, Fixtures.count(pg.target("drill_target"), "SELECT count(*) FROM big"));
             assertEquals(m.ledger().totalRows(), report.rowsChecked());
+        }
+    }
+
+    @Test
+    void excludedSchemasAndTablesAreLeftOutOfArchiveAndLedgerAlike(@TempDir Path dir) {
+        try (Store store = Stores.open("file:" + dir, null)) {
+            Exclusions leaveOut = new Exclusions(List.of("s1", "s2"), List.of("public.big", "\"ünïcødé\".\"tåble ✓\""));
+            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(new Sealer.Request(app, store, "partial-1", null, null, 1, leaveOut));
+            Map<String, Long> ledger = Fixtures.ledger(m);
+            assertFalse(ledger.containsKey("public.big"));
+            assertFalse(ledger.containsKey("s1.t"));
+            assertFalse(ledger.containsKey("ünïcødé.tåble ✓"));
+            assertTrue(ledger.containsKey("s3.t"));
+            assertFalse(ledger.containsKey("s2.t"));
+            assertEquals(leaveOut, Archives.manifest(store, "partial-1").excluded());
+            DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "partial-1", null, 2);
+            assertTrue(report.proven(), () -> "mismatches: " + report.mismatches());
+            Differ.Report diff = Differ.diff(Archives.manifest(store, "partial-1"), app);
+            assertTrue(diff.added().isEmpty(), "excluded tables are not reported as new: " + diff.added());
         }
     }
 }
