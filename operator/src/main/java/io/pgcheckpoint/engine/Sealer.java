@@ -160,14 +160,16 @@ public final class Sealer {
         List<String> command = new ArrayList<>(List.of(tools.path("pg_dump"), "--format=custom",
                 "--compress=" + request.compression(), "--snapshot=" + snapshot, "--no-password"));
         command.addAll(request.exclusions().pgDumpArguments());
+        // The upload first: a store that refuses it must not leave a pg_dump running.
+        Store.Upload upload = request.store().create(Manifest.key(request.tag(), Manifest.ARCHIVE));
         try {
             ProcessBuilder pb = new ProcessBuilder(command);
             pb.environment().putAll(request.db().libpqEnv());
             Process process = pb.start();
             process.getOutputStream().close();
-            Store.Upload upload = request.store().create(Manifest.key(request.tag(), Manifest.ARCHIVE));
             return new Dump(process, upload, progress);
         } catch (IOException e) {
+            upload.abort();
             throw new CheckpointException("tools.missing", "cannot start pg_dump: " + e.getMessage(), e);
         }
     }
