@@ -49,6 +49,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
 
     @Override
     public List<EventSource<?, Checkpoint>> prepareEventSources(EventSourceContext<Checkpoint> context) {
+        metrics.observe(() -> context.getPrimaryCache().list());
         context.getPrimaryCache().addIndexer(DATABASE_INDEX, c -> List.of(databaseKey(c.getMetadata().getNamespace(),
                 c.getSpec() == null ? "" : c.getSpec().database)));
         var jobSource = new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, Checkpoint.class)
@@ -77,7 +78,6 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
     public UpdateControl<Checkpoint> reconcile(Checkpoint checkpoint, Context<Checkpoint> context) {
         CheckpointStatus status = StatusPatch.editable(checkpoint.getStatus(), CheckpointStatus.class, CheckpointStatus::new);
         Duration again = advance(new Step(checkpoint, status, context.getClient()), context);
-        metrics.phase(checkpoint, status.phase);
         return StatusPatch.of(checkpoint, status, again, Checkpoint::new);
     }
 

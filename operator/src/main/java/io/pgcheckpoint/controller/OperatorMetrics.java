@@ -7,13 +7,14 @@ import io.micrometer.core.instrument.Timer;
 import io.pgcheckpoint.api.Checkpoint;
 import io.pgcheckpoint.api.CheckpointStatus.Phase;
 import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /** Prometheus metrics: checkpoints by phase, seal and drill durations, archive bytes, failures by reason. */
 public final class OperatorMetrics {
     private final MeterRegistry registry;
-    private final Map<String, Phase> phases = new ConcurrentHashMap<>();
+    /** The Checkpoints in the operator's cache; set once the controller has its informer. */
+    private volatile Supplier<Stream<Checkpoint>> checkpoints = Stream::empty;
     private final Timer seal;
     private final Timer drill;
     private final DistributionSummary archiveBytes;
@@ -21,7 +22,8 @@ public final class OperatorMetrics {
     public OperatorMetrics(MeterRegistry registry) {
         this.registry = registry;
         for (Phase phase : Phase.values()) {
-            Gauge.builder("pgcheckpoint_checkpoints", phases, m -> m.values().stream().filter(phase::equals).count())
+            Gauge.builder("pgcheckpoint_checkpoints", this, m -> m.checkpoints.get()
+                            .filter(c -> c.getStatus() != null && c.getStatus().phase == phase).count())
                     .description("Checkpoints known to this operator, by phase").tag("phase", phase.name()).register(registry);
         }
         seal = Timer.builder("pgcheckpoint_seal_duration").description("Dump Job run time").register(registry);
@@ -30,17 +32,9 @@ public final class OperatorMetrics {
                 .description("Size of sealed archives").register(registry);
     }
 
-    public void phase(Checkpoint c, Phase phase) {
-        String key = c.getMetadata().getNamespace() + "/" + c.getMetadata().getName();
-        if (phase == null) {
-            phases.remove(key);
-        } else {
-            phases.put(key, phase);
-        }
-    }
-
-    public void forget(Checkpoint c) {
-        phases.remove(c.getMetadata().getNamespace() + "/" + c.getMetadata().getName());
+    /** Counts by phase come from the informer cache, so deleted Checkpoints drop out by themselves. */
+    void observe(Supplier<Stream<Checkpoint>> cache) {
+        this.checkpoints = cache;
     }
 
     void sealed(JobOutcome outcome, long bytes) {

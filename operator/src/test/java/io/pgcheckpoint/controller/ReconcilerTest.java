@@ -45,6 +45,7 @@ class ReconcilerTest {
     static KubeAPIServer server;
     static KubernetesClient client;
     Operator operator;
+    PrometheusMeterRegistry registry;
     String ns;
     static int counter;
 
@@ -77,7 +78,8 @@ class ReconcilerTest {
     }
 
     void startOperator() {
-        operator = OperatorApp.create(client, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        operator = OperatorApp.create(client, registry,
                 new JobFactory("localhost/pgcheckpoint:test", "localhost/postgres:15"), Set.of(ns), null);
         operator.start();
     }
@@ -180,6 +182,9 @@ class ReconcilerTest {
         Set<String> reasons = Set.copyOf(client.v1().events().inNamespace(ns).list().getItems().stream()
                 .filter(e -> e.getInvolvedObject().getName().equals("pre-deploy-1")).map(e -> e.getReason()).toList());
         assertTrue(reasons.containsAll(Set.of("Dumping", "Sealed", "Drilling", "Proven")), reasons.toString());
+        String metrics = registry.scrape();
+        assertTrue(metrics.contains("pgcheckpoint_checkpoints{phase=\"Proven\"} 1.0"), metrics);
+        assertTrue(metrics.contains("pgcheckpoint_archive_bytes_count"), metrics);
     }
 
     @Test
