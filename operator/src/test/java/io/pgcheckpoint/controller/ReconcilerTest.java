@@ -188,6 +188,38 @@ class ReconcilerTest {
     }
 
     @Test
+    void createWaitExitsZeroWhenProvenOneWhenFailedTwoOnTimeout() throws Exception {
+        java.nio.file.Path kubeconfig = java.nio.file.Files.createTempFile("kubeconfig", ".yaml");
+        java.nio.file.Files.writeString(kubeconfig, server.getKubeConfigYaml());
+        System.setProperty("kubeconfig", kubeconfig.toString());
+        try {
+            database("prod", true);
+            assertEquals(2, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "prod", "--tag", "slow-1",
+                    "--wait", "--timeout", "3s", "-q"), "a dump that does not finish in time: exit 2");
+
+            var failing = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                await("fail-1", phase(Phase.Dumping));
+                finish("fail-1-dump", false, "{\"ok\":false,\"error\":\"connection.refused\",\"message\":\"connection refused\"}");
+            });
+            assertEquals(1, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "prod", "--tag", "fail-1",
+                    "--wait", "--timeout", "60s", "-q"), "Failed: exit 1");
+            failing.join();
+
+            var proving = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                await("ok-1", phase(Phase.Dumping));
+                finish("ok-1-dump", true, JobSimulator.sealedResult("ok-1"));
+                await("ok-1", phase(Phase.Drilling));
+                finish("ok-1-drill", true, PROVEN.replace("pre-deploy-1", "ok-1"));
+            });
+            assertEquals(0, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "prod", "--tag", "ok-1",
+                    "--wait", "--timeout", "60s", "-q"), "Proven: exit 0");
+            proving.join();
+        } finally {
+            System.clearProperty("kubeconfig");
+        }
+    }
+
+    @Test
     void failedDumpEndsFailedWithTheEnginesReason() {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
