@@ -220,6 +220,24 @@ class ReconcilerTest {
     }
 
     @Test
+    void examplesAreValidAgainstTheCrds() throws Exception {
+        java.nio.file.Path examples = java.nio.file.Path.of("..", "examples");
+        int checked = 0;
+        for (String file : List.of("database.yaml", "checkpoint.yaml", "restore.yaml")) {
+            try (var in = java.nio.file.Files.newInputStream(examples.resolve(file))) {
+                for (io.fabric8.kubernetes.api.model.HasMetadata item : client.load(in).items()) {
+                    item.getMetadata().setNamespace(ns);
+                    // Strict: a field the CRD does not know is an error, not silently pruned.
+                    client.resource(item).dryRun().fieldValidation(io.fabric8.kubernetes.client.dsl.FieldValidateable.Validation.STRICT)
+                            .create();
+                    checked++;
+                }
+            }
+        }
+        assertTrue(checked >= 5, "examples read: " + checked);
+    }
+
+    @Test
     void failedDumpEndsFailedWithTheEnginesReason() {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
