@@ -22,7 +22,6 @@ import io.pgcheckpoint.api.Database;
 import io.pgcheckpoint.engine.CheckpointException;
 import io.pgcheckpoint.engine.Tags;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -128,7 +127,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
                 return null;
             }
             case Dumping -> {
-                Optional<JobOutcome> outcome = outcome(step, context, JobFactory.dumpJobName(checkpoint));
+                Optional<JobOutcome> outcome = JobOutcome.find(context, checkpoint.getMetadata().getNamespace(), JobFactory.dumpJobName(checkpoint));
                 if (outcome.isEmpty()) {
                     return step.fail("JobDeleted", "the dump Job " + JobFactory.dumpJobName(checkpoint)
                             + " disappeared before it finished (deleted by hand, or by its TTL while the operator was down); "
@@ -150,7 +149,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
                 return null;
             }
             case Drilling -> {
-                Optional<JobOutcome> outcome = outcome(step, context, JobFactory.drillJobName(checkpoint));
+                Optional<JobOutcome> outcome = JobOutcome.find(context, checkpoint.getMetadata().getNamespace(), JobFactory.drillJobName(checkpoint));
                 if (outcome.isEmpty()) {
                     return step.fail("JobDeleted", "the drill Job " + JobFactory.drillJobName(checkpoint)
                             + " disappeared before it finished; the archive is sealed but not proven: create a new Checkpoint");
@@ -283,18 +282,6 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
                 .findFirst();
     }
 
-    /** The Job from the informer cache; only when the cache lacks it, one direct read (a Job just created may not be cached yet). */
-    private static Optional<JobOutcome> outcome(Step step, Context<Checkpoint> context, String jobName) {
-        Job job = context.getSecondaryResources(Job.class).stream()
-                .filter(j -> jobName.equals(j.getMetadata().getName())).findFirst()
-                .orElseGet(() -> step.client.batch().v1().jobs().inNamespace(step.checkpoint.getMetadata().getNamespace())
-                        .withName(jobName).get());
-        if (job == null) {
-            return Optional.empty();
-        }
-        return Optional.of(JobOutcome.of(job, context.getSecondaryResources(Pod.class)));
-    }
-
     /** Creates a Job; if it already exists (an earlier run created it before a restart), it is adopted as is. */
     static void createJob(KubernetesClient client, Job job) {
         try {
@@ -350,7 +337,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
 
         /** A Complete Job whose pod's termination message is not in the cache yet: wait a little, then fail. */
         Duration awaitResult(JobOutcome outcome, String what) {
-            if (outcome.finishedAt() != null && outcome.finishedAt().plus(JobOutcome.RESULT_GRACE).isAfter(Instant.now())) {
+            if (!outcome.resultOverdue()) {
                 return Duration.ofSeconds(1);
             }
             return fail("ResultMissing", "the " + what + " Job completed but its result (the pod's termination message) "

@@ -18,6 +18,24 @@ public record JobOutcome(State state, JsonNode result, String reason, String mes
     /** How long a Complete Job may wait for its pod's termination message to reach the cache. */
     static final Duration RESULT_GRACE = Duration.ofSeconds(30);
 
+    /**
+     * The named Job from the informer cache, its outcome read with the cached pods; only when the
+     * cache lacks it, one direct read (a Job just created may not be cached yet). Empty when the
+     * Job does not exist.
+     */
+    static java.util.Optional<JobOutcome> find(io.javaoperatorsdk.operator.api.reconciler.Context<?> context,
+                                              String namespace, String jobName) {
+        Job job = context.getSecondaryResources(Job.class).stream()
+                .filter(j -> jobName.equals(j.getMetadata().getName())).findFirst()
+                .orElseGet(() -> context.getClient().batch().v1().jobs().inNamespace(namespace).withName(jobName).get());
+        return java.util.Optional.ofNullable(job).map(j -> of(j, context.getSecondaryResources(Pod.class)));
+    }
+
+    /** A Complete Job without a readable result gets a short grace for its pod's status to reach the cache, no more. */
+    boolean resultOverdue() {
+        return finishedAt == null || !finishedAt.plus(RESULT_GRACE).isAfter(Instant.now());
+    }
+
     public static JobOutcome of(Job job, Collection<Pod> pods) {
         JsonNode result = pods.stream()
                 .filter(p -> job.getMetadata().getName().equals(p.getMetadata().getLabels().get("job-name")))

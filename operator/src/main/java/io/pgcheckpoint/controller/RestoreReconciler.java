@@ -3,6 +3,7 @@ package io.pgcheckpoint.controller;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.pgcheckpoint.engine.Json;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -22,7 +23,6 @@ import io.pgcheckpoint.api.RestoreSpec;
 import io.pgcheckpoint.api.RestoreStatus;
 import io.pgcheckpoint.api.RestoreStatus.Phase;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -92,32 +92,26 @@ public class RestoreReconciler implements Reconciler<Restore> {
             Events.emit(client, restore, false, "Running", status.message);
             return null;
         }
-        Job job = context.getSecondaryResources(Job.class).stream()
-                .filter(j -> j.getMetadata().getName().equals(JobFactory.restoreJobName(restore))).findFirst()
-                .orElseGet(() -> client.batch().v1().jobs().inNamespace(ns).withName(JobFactory.restoreJobName(restore)).get());
-        if (job == null) {
+        java.util.Optional<JobOutcome> found = JobOutcome.find(context, ns, JobFactory.restoreJobName(restore));
+        if (found.isEmpty()) {
             return fail(status, restore, client, "JobDeleted", "the restore Job disappeared before it finished: check the target database, then create a new Restore");
         }
-        JobOutcome outcome = JobOutcome.of(job, context.getSecondaryResources(Pod.class));
+        JobOutcome outcome = found.get();
         if (outcome.state() == JobOutcome.State.RUNNING) {
             return null;
         }
         JsonNode r = outcome.result();
         if (r == null && outcome.state() == JobOutcome.State.SUCCEEDED) {
-            return Duration.ofSeconds(1);
+            if (!outcome.resultOverdue()) {
+                return Duration.ofSeconds(1);
+            }
+            return fail(status, restore, client, "ResultMissing", "the restore Job completed but its result (the pod's termination message) "
+                    + "cannot be read: check the Job's pod and the target database's tables");
         }
         if (r != null && r.has("tables")) {
-            List<RestoreStatus.TableResult> tables = new ArrayList<>();
-            r.get("tables").forEach(t -> {
-                RestoreStatus.TableResult tr = new RestoreStatus.TableResult();
-                tr.table = t.path("table").asText();
-                tr.restoredAs = t.path("restoredAs").asText();
-                tr.ledgerRows = t.path("ledgerRows").asLong();
-                tr.restoredRows = t.path("restoredRows").asLong();
-                tr.matches = t.path("matches").asBoolean();
-                tables.add(tr);
-            });
-            status.tables = tables;
+            // the CLI's JSON uses the status fields' names
+            status.tables = Json.MAPPER.convertValue(r.get("tables"),
+                    new com.fasterxml.jackson.core.type.TypeReference<List<RestoreStatus.TableResult>>() { });
         }
         if (outcome.state() == JobOutcome.State.FAILED || !outcome.ok()) {
             return fail(status, restore, client, CheckpointReconciler.reason(outcome.errorCode()), "the restore failed: " + outcome.errorMessage());
