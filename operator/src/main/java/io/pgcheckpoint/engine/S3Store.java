@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -85,29 +86,127 @@ public final class S3Store implements Store {
         return prefix + key;
     }
 
-    private CheckpointException failure(String what, String key, Exception e) {
+    /**
+     * The S3 calls this store makes and the IAM action each one needs, so that a 403 can say
+     * what to grant. HEAD needs s3:GetObject; every step of a multipart upload but the abort
+     * needs s3:PutObject (see docs/permissions.md).
+     */
+    private enum Call {
+        HEAD("checking", "HeadObject", "s3:GetObject"),
+        GET("reading", "GetObject", "s3:GetObject"),
+        PUT("writing", "PutObject", "s3:PutObject"),
+        CREATE_UPLOAD("starting upload of", "CreateMultipartUpload", "s3:PutObject"),
+        UPLOAD_PART("uploading part of", "UploadPart", "s3:PutObject"),
+        COMPLETE_UPLOAD("completing upload of", "CompleteMultipartUpload", "s3:PutObject"),
+        ABORT_UPLOAD("aborting upload of", "AbortMultipartUpload", "s3:AbortMultipartUpload"),
+        LIST("listing", "ListObjectsV2", "s3:ListBucket"),
+        DELETE("deleting", "DeleteObject", "s3:DeleteObject");
+
+        final String what;
+        final String api;
+        final String action;
+
+        Call(String what, String api, String action) {
+            this.what = what;
+            this.api = api;
+            this.action = action;
+        }
+    }
+
+    /** 403 codes that mean the credentials themselves were refused, not a missing permission. */
+    private static final Set<String> CREDENTIAL_ERRORS = Set.of("InvalidAccessKeyId",
+            "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired", "RequestTimeTooSkewed");
+
+    private CheckpointException failure(Call call, String key, Exception e) {
+        String where = key == null ? uri() : uri(key);
         if (e instanceof S3Exception s3e) {
             int status = s3e.statusCode();
-            String code = s3e.awsErrorDetails() == null ? "" : s3e.awsErrorDetails().errorCode();
+            String code = s3e.awsErrorDetails() == null || s3e.awsErrorDetails().errorCode() == null
+                    ? "" : s3e.awsErrorDetails().errorCode();
             if (status == 403) {
-                return new CheckpointException("store.denied", what + " " + uri(key) + " was denied (" + code
-                        + "): check the store credentials and the bucket policy", e);
+                return denied(call, key, code, e);
             }
             if ("NoSuchBucket".equals(code)) {
                 return new CheckpointException("store.no-bucket", "bucket '" + bucket + "' does not exist at "
                         + endpointDescription + ": create it or fix the store URI", e);
             }
             if (status == 412) {
-                return new CheckpointException("store.exists", uri(key) + " already exists; a checkpoint is never overwritten", e);
+                return new CheckpointException("store.exists", where + " already exists; a checkpoint is never overwritten", e);
             }
-            return new CheckpointException("store.error", what + " " + uri(key) + " failed: HTTP " + status + " " + code
+            return new CheckpointException("store.error", call.what + " " + where + " failed: HTTP " + status + " " + code
                     + " " + s3e.getMessage(), e);
         }
         if (e instanceof SdkServiceException) {
-            return new CheckpointException("store.error", what + " " + uri(key) + " failed: " + e.getMessage(), e);
+            return new CheckpointException("store.error", call.what + " " + where + " failed: " + e.getMessage(), e);
         }
-        return new CheckpointException("store.unreachable", what + " " + uri(key) + " failed: cannot reach the store at "
+        return new CheckpointException("store.unreachable", call.what + " " + where + " failed: cannot reach the store at "
                 + endpointDescription + " (" + rootMessage(e) + "): check the endpoint, network and credentials", e);
+    }
+
+    /**
+     * A 403 names the action refused and what to grant. S3 answers 403 rather than 404 for a
+     * key that does not exist when the caller lacks s3:ListBucket, and a HEAD's 403 has no
+     * body to tell a bad signature from a refusal; so a refused HEAD or GET asks, with one
+     * listing of that very key, whether listing is allowed, to name the missing permission.
+     */
+    private CheckpointException denied(Call call, String key, String code, Exception e) {
+        String where = key == null ? uri() : uri(key);
+        String refusal = (code.isEmpty() ? "HTTP 403" : code) + " on " + call.api;
+        if (CREDENTIAL_ERRORS.contains(code)) {
+            return credentials(call, where, code, e);
+        }
+        String objects = "s3:GetObject on " + objectResource();
+        String listing = "s3:ListBucket on arn:aws:s3:::" + bucket + (prefix.isEmpty() ? "" : " for prefix '" + prefix + "'");
+        String grant = " in the bucket or IAM policy of these credentials";
+        if (call == Call.HEAD || call == Call.GET) {
+            String probe = probeListing(prefix + key);
+            if (CREDENTIAL_ERRORS.contains(probe)) {
+                return credentials(call, where, probe, e);
+            }
+            if (probe == null) {
+                return new CheckpointException("store.denied", call.what + " " + where + " was denied (" + refusal
+                        + "): allow " + objects + grant + "; if the key may not exist, also " + listing
+                        + ", without which S3 answers 403 instead of 404 for a missing key", e);
+            }
+            if (!probe.isEmpty()) {
+                return new CheckpointException("store.denied", call.what + " " + where + " was denied (" + refusal
+                        + ") and so is s3:ListBucket, without which S3 answers 403 instead of 404 for a key that does not exist: allow "
+                        + listing + " and " + objects + grant, e);
+            }
+            return new CheckpointException("store.denied", call.what + " " + where + " was denied (" + refusal
+                    + "): allow " + objects + grant, e);
+        }
+        String resource = call == Call.LIST ? listing : call.action + " on " + objectResource();
+        return new CheckpointException("store.denied", call.what + " " + where + " was denied (" + refusal + "): allow "
+                + resource + grant, e);
+    }
+
+    private CheckpointException credentials(Call call, String where, String code, Exception e) {
+        return new CheckpointException("store.credentials", call.what + " " + where + " failed: " + endpointDescription
+                + " rejected the credentials (" + code + "): check the access key and secret (AWS_ACCESS_KEY_ID, "
+                + "AWS_SECRET_ACCESS_KEY) or the workload identity, and the clock", e);
+    }
+
+    private String objectResource() {
+        return "arn:aws:s3:::" + bucket + "/" + prefix + "*";
+    }
+
+    /**
+     * Lists the one key: "" when listing is allowed, the error code of a 403 (AccessDenied,
+     * SignatureDoesNotMatch, ...), or null when the answer says nothing about permissions.
+     */
+    private String probeListing(String objectKey) {
+        try {
+            s3.listObjectsV2(b -> b.bucket(bucket).prefix(objectKey).maxKeys(1));
+            return "";
+        } catch (S3Exception e) {
+            if (e.statusCode() == 403 && e.awsErrorDetails() != null && e.awsErrorDetails().errorCode() != null) {
+                return e.awsErrorDetails().errorCode();
+            }
+            return null;
+        } catch (SdkException e) {
+            return null;
+        }
     }
 
     private static String rootMessage(Throwable e) {
@@ -129,9 +228,9 @@ public final class S3Store implements Store {
             if (e.statusCode() == 404 && !"NoSuchBucket".equals(e.awsErrorDetails().errorCode())) {
                 return false;
             }
-            throw failure("checking", key, e);
+            throw failure(Call.HEAD, key, e);
         } catch (SdkException e) {
-            throw failure("checking", key, e);
+            throw failure(Call.HEAD, key, e);
         }
     }
 
@@ -142,7 +241,7 @@ public final class S3Store implements Store {
         try {
             uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(objectKey)).uploadId();
         } catch (SdkException e) {
-            throw failure("starting upload of", key, e);
+            throw failure(Call.CREATE_UPLOAD, key, e);
         }
         return new MultipartUpload(key, objectKey, uploadId);
     }
@@ -224,8 +323,11 @@ public final class S3Store implements Store {
                 throw new IOException("interrupted while uploading", e);
             } catch (java.util.concurrent.ExecutionException e) {
                 Throwable cause = e.getCause();
-                throw new IOException(cause instanceof Exception ex ? failure("uploading part of", key, ex).getMessage()
-                        : String.valueOf(cause), cause);
+                if (cause instanceof Exception ex) {
+                    CheckpointException failure = failure(Call.UPLOAD_PART, key, ex);
+                    throw new IOException(failure.getMessage(), failure);
+                }
+                throw new IOException(String.valueOf(cause), cause);
             } finally {
                 inFlight = null;
             }
@@ -246,10 +348,13 @@ public final class S3Store implements Store {
                 finished = true;
             } catch (IOException e) {
                 abort();
+                if (e.getCause() instanceof CheckpointException failure) {
+                    throw failure;
+                }
                 throw new CheckpointException("store.write", e.getMessage(), e);
             } catch (SdkException e) {
                 abort();
-                throw failure("completing upload of", key, e);
+                throw failure(Call.COMPLETE_UPLOAD, key, e);
             } catch (CheckpointException e) {
                 abort();
                 throw e;
@@ -272,10 +377,13 @@ public final class S3Store implements Store {
             try {
                 s3.abortMultipartUpload(b -> b.bucket(bucket).key(objectKey).uploadId(uploadId));
             } catch (SdkException e) {
-                // The store is unreachable: the incomplete upload is invisible as an object and
-                // never has a manifest; a bucket lifecycle rule for incomplete uploads removes it.
-                System.err.println("warning: could not abort incomplete upload " + uploadId + " of " + uri(key)
-                        + " (" + rootMessage(e) + "); it is not a checkpoint, and an AbortIncompleteMultipartUpload lifecycle rule cleans it up");
+                // The incomplete upload is invisible as an object and never has a manifest; a
+                // bucket lifecycle rule for incomplete uploads removes it.
+                String what = e instanceof S3Exception s3e && s3e.statusCode() == 403
+                        ? failure(Call.ABORT_UPLOAD, key, e).getMessage() + "; the incomplete upload " + uploadId
+                        : "could not abort incomplete upload " + uploadId + " of " + uri(key) + " (" + rootMessage(e) + "); it";
+                System.err.println("warning: " + what
+                        + " is not a checkpoint, and an AbortIncompleteMultipartUpload lifecycle rule cleans it up");
             }
         }
 
@@ -302,7 +410,7 @@ public final class S3Store implements Store {
             s3.putObject(b -> b.bucket(bucket).key(objectKey(key)).ifNoneMatch("*").contentType("application/json"),
                     RequestBody.fromBytes(data));
         } catch (SdkException e) {
-            throw failure("writing", key, e);
+            throw failure(Call.PUT, key, e);
         }
     }
 
@@ -311,7 +419,7 @@ public final class S3Store implements Store {
         try {
             s3.putObject(b -> b.bucket(bucket).key(objectKey(key)).contentType("application/json"), RequestBody.fromBytes(data));
         } catch (SdkException e) {
-            throw failure("writing", key, e);
+            throw failure(Call.PUT, key, e);
         }
     }
 
@@ -322,7 +430,7 @@ public final class S3Store implements Store {
         } catch (NoSuchKeyException e) {
             throw new CheckpointException("store.not-found", uri(key) + " does not exist");
         } catch (SdkException e) {
-            throw failure("reading", key, e);
+            throw failure(Call.GET, key, e);
         }
     }
 
@@ -333,7 +441,7 @@ public final class S3Store implements Store {
         } catch (NoSuchKeyException e) {
             return Optional.empty();
         } catch (SdkException e) {
-            throw failure("reading", key, e);
+            throw failure(Call.GET, key, e);
         }
     }
 
@@ -349,7 +457,7 @@ public final class S3Store implements Store {
                 }
             }
         } catch (SdkException e) {
-            throw failure("listing", "", e);
+            throw failure(Call.LIST, null, e);
         }
         tags.sort(null);
         return tags;
@@ -360,7 +468,7 @@ public final class S3Store implements Store {
         try {
             s3.deleteObject(b -> b.bucket(bucket).key(objectKey(key)));
         } catch (SdkException e) {
-            throw failure("deleting", key, e);
+            throw failure(Call.DELETE, key, e);
         }
     }
 
