@@ -129,6 +129,23 @@ public final class Db {
         }
     }
 
+    /**
+     * Clears the timeouts a role or server may impose, as pg_dump does for its own session: a
+     * checkpoint's statements are long by nature and bounded by the seal's own limits instead.
+     * Only the settings this server knows (idle_session_timeout is 14+, transaction_timeout 17+).
+     */
+    public static void clearTimeouts(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT set_config(name, '0', false) FROM pg_settings
+                 WHERE name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                                'idle_session_timeout', 'transaction_timeout')
+                """)) {
+            while (rs.next()) {
+                // each row is one setting cleared
+            }
+        }
+    }
+
     /** server_version_num / 10000, e.g. 15 for 15.8. */
     public static int serverMajor(Connection c) throws SQLException {
         return (int) (queryLong(c, "SHOW server_version_num") / 10000);

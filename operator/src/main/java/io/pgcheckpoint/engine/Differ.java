@@ -27,12 +27,17 @@ public final class Differ {
 
     public static Report diff(Manifest manifest, DbTarget db) {
         try (Connection c = Db.connect(db)) {
+            Db.clearTimeouts(c);
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             c.setReadOnly(true);
+            // Count every row, as the seal did: a policy must not turn into a reported mass delete.
+            Db.execute(c, "SET LOCAL row_security = off");
             Map<String, Ledger.Relation> live = new LinkedHashMap<>();
             Exclusions excluded = manifest.excluded() == null ? Exclusions.NONE : manifest.excluded();
-            for (Ledger.Relation r : Ledger.relations(c, excluded)) {
+            List<Ledger.Relation> relations = Ledger.relations(c, excluded);
+            ReadAccess.refuseHiddenRows(c, relations);
+            for (Ledger.Relation r : Ledger.counted(relations)) {
                 live.put(r.qualifiedName(), r);
             }
             List<String> missing = new ArrayList<>();

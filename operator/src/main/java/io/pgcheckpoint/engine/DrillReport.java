@@ -19,7 +19,13 @@ public record DrillReport(
         long restoreMillis,
         long countMillis,
         long totalMillis,
-        String failure) {
+        String failure,
+        /** Things checked but not compared, e.g. a materialized view whose refresh gave other rows than it stored. */
+        List<String> notes) {
+
+    public DrillReport {
+        notes = notes == null ? List.of() : List.copyOf(notes);
+    }
 
     public record Mismatch(String table, long expected, Long found) {
         public String describe() {

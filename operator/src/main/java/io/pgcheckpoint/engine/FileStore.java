@@ -89,8 +89,10 @@ public final class FileStore implements Store {
                     }
                     try {
                         Files.deleteIfExists(partial);
+                        // an aborted first file leaves no empty tag directory that list would show
+                        Files.deleteIfExists(partial.getParent());
                     } catch (IOException ignored) {
-                        // best effort: a leftover .partial file is never taken for a checkpoint
+                        // best effort: a leftover .partial file or a non-empty directory is never taken for a checkpoint
                     }
                 }
             };

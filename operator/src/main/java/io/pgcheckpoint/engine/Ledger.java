@@ -29,51 +29,90 @@ public final class Ledger {
             return Db.qualified(schema, name);
         }
 
+        public boolean isMaterializedView() {
+            return "materialized view".equals(kind);
+        }
+
         /** schema.name as people write it, for messages. */
         public String display() {
             return schema + "." + name;
         }
     }
 
-    /** A relation found in the catalog, with what the RLS check needs. */
-    public record Relation(String schema, String name, String kind, boolean rowSecurity, boolean forceRowSecurity,
-                           boolean ownedByCurrentRole) {
+    /**
+     * A relation found in the catalog: what the ledger counts, what the seal locks and what the
+     * privilege and row-level security checks need.
+     */
+    public record Relation(long oid, String schema, String name, char relkind, String kind, boolean populated,
+                           boolean rowSecurity, boolean forceRowSecurity, boolean ownedByCurrentRole,
+                           boolean schemaUsage, boolean canSelect) {
         public String qualifiedName() {
             return Db.qualified(schema, name);
         }
+
+        public String display() {
+            return schema + "." + name;
+        }
+
+        /** Its rows are in the archive and in the ledger: tables, and materialized views that hold data. */
+        public boolean counted() {
+            return relkind == 'r' || (relkind == 'm' && populated);
+        }
+
+        /** LOCK TABLE takes tables and partitioned tables (not materialized views, sequences). */
+        public boolean lockable() {
+            return relkind == 'r' || relkind == 'p';
+        }
     }
 
+    /**
+     * Every relation pg_dump would dump data of or lock: tables, partitioned tables, materialized
+     * views and sequences outside system schemas, extensions and other sessions' temporary space.
+     * In OID order, the order pg_dump locks in.
+     */
     private static final String RELATIONS = """
-            SELECT n.nspname, c.relname,
+            SELECT c.oid, n.nspname, c.relname, c.relkind,
                    CASE WHEN c.relkind = 'm' THEN 'materialized view'
+                        WHEN c.relkind = 'p' THEN 'partitioned table'
+                        WHEN c.relkind = 'S' THEN 'sequence'
                         WHEN c.relispartition THEN 'partition'
                         WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) THEN 'inheritance child'
                         ELSE 'table' END,
-                   c.relrowsecurity, c.relforcerowsecurity, pg_has_role(c.relowner, 'USAGE')
+                   c.relispopulated, c.relrowsecurity, c.relforcerowsecurity, pg_has_role(c.relowner, 'USAGE'),
+                   has_schema_privilege(n.oid, 'USAGE'), has_table_privilege(c.oid, 'SELECT')
               FROM pg_class c
               JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'm')
+             WHERE c.relkind IN ('r', 'p', 'm', 'S')
                AND c.relpersistence <> 't'
-               AND (c.relkind <> 'm' OR c.relispopulated)
                AND n.nspname NOT IN ('pg_catalog', 'information_schema')
                AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
                AND NOT EXISTS (SELECT 1 FROM pg_depend d
                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-             ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"
+             ORDER BY c.oid
             """;
 
+    /** Every relation of interest, as the connection's current snapshot sees it, minus exclusions. */
     public static List<Relation> relations(Connection c, Exclusions exclusions) throws SQLException {
         List<Relation> result = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(RELATIONS); ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
-                if (exclusions.excludes(rs.getString(1), rs.getString(2))) {
+                // a null privilege means the relation was dropped while the catalog was read
+                if (exclusions.excludes(rs.getString(2), rs.getString(3)) || rs.getObject(10) == null || rs.getObject(11) == null) {
                     continue;
                 }
-                result.add(new Relation(rs.getString(1), rs.getString(2), rs.getString(3),
-                        rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6)));
+                result.add(new Relation(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4).charAt(0),
+                        rs.getString(5), rs.getBoolean(6), rs.getBoolean(7), rs.getBoolean(8), rs.getBoolean(9),
+                        rs.getBoolean(10), rs.getBoolean(11)));
             }
         }
         return result;
+    }
+
+    /** The relations whose rows the ledger counts, sorted by name as the manifest lists them. */
+    public static List<Relation> counted(List<Relation> relations) {
+        return relations.stream().filter(Relation::counted)
+                .sorted(java.util.Comparator.comparing(Relation::schema).thenComparing(Relation::name))
+                .toList();
     }
 
     public static long count(Connection c, String schema, String name) throws SQLException {

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -32,10 +33,26 @@ public final class Sealer {
     }
 
     public record Request(DbTarget db, Store store, String tag, String commit, String reason, int compression,
-                          Exclusions exclusions) {
+                          Exclusions exclusions, Limits limits) {
         public Request(DbTarget db, Store store, String tag, String commit, String reason, int compression) {
             this(db, store, tag, commit, reason, compression, Exclusions.NONE);
         }
+
+        public Request(DbTarget db, Store store, String tag, String commit, String reason, int compression,
+                       Exclusions exclusions) {
+            this(db, store, tag, commit, reason, compression, exclusions, Limits.DEFAULT);
+        }
+
+        public Request withLimits(Limits newLimits) {
+            return new Request(db, store, tag, commit, reason, compression, exclusions, newLimits);
+        }
+    }
+
+    /**
+     * How long the seal may wait for one lock, and how long it may take in all.
+     */
+    public record Limits(java.time.Duration lockWait, java.time.Duration timeout) {
+        public static final Limits DEFAULT = new Limits(java.time.Duration.ofSeconds(30), java.time.Duration.ofHours(6));
     }
 
     public Manifest seal(Request request) {
@@ -46,13 +63,13 @@ public final class Sealer {
         if (request.compression() < 0 || request.compression() > 9) {
             throw new CheckpointException("usage.compression", "compression must be 0-9, got " + request.compression());
         }
-        if (store.exists(Manifest.key(tag, Manifest.MANIFEST)) || store.exists(Manifest.key(tag, Manifest.ARCHIVE))) {
-            throw new CheckpointException("store.exists", "checkpoint '" + tag + "' already exists in " + store.uri()
-                    + ": checkpoints are never overwritten; choose a new tag");
-        }
+        clearIncomplete(store, tag);
         String pgDumpVersion = tools.version("pg_dump");
         progress.step("connecting to " + request.db().describe());
-        try (Connection c = Db.connect(request.db())) {
+        try (Connection c = Db.connect(request.db()); Connection meta = Db.connect(request.db());
+             Run run = new Run(request.limits(), c)) {
+            Db.clearTimeouts(c);
+            Db.clearTimeouts(meta);
             String serverVersion = Db.queryString(c, "SHOW server_version");
             int serverMajor = Db.serverMajor(c);
             if (PgTools.major(pgDumpVersion) < serverMajor) {
@@ -60,9 +77,68 @@ public final class Sealer {
                         + " cannot dump PostgreSQL " + serverVersion + ": use pg_dump " + serverMajor
                         + " or newer (install postgresql-client-" + serverMajor + " or use a newer pgcheckpoint image)");
             }
-            c.setAutoCommit(false);
-            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            c.setReadOnly(true);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    Sealed sealed = attempt(request, c, meta, run);
+                    long totalRows = sealed.entries().stream().mapToLong(Ledger.Entry::rows).sum();
+                    Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, tag, request.commit(), request.reason(),
+                            request.db().describe(), createdAt, sealed.snapshotTime(), serverVersion, pgDumpVersion,
+                            new Manifest.Archive(Manifest.ARCHIVE, sealed.dump().bytes(), sealed.dump().sha256(), "custom",
+                                    "gzip:" + request.compression()),
+                            new Manifest.LedgerSummary(sealed.entries().size(), totalRows, sealed.largeObjects(), sealed.entries()),
+                            new Manifest.Timings(sealed.countMillis(), sealed.dump().millis(), millisSince(started)),
+                            request.exclusions().schemas().isEmpty() && request.exclusions().tables().isEmpty() ? null : request.exclusions());
+                    writeManifest(store, tag, manifest);
+                    progress.step("sealed " + store.uri(Manifest.key(tag, Manifest.MANIFEST)) + " ("
+                            + Sizes.human(sealed.dump().bytes()) + ", sha256 " + sealed.dump().sha256().substring(0, 12) + "…)");
+                    return manifest;
+                } catch (SealLocks.Retry retry) {
+                    if (attempt >= MAX_ATTEMPTS) {
+                        throw new CheckpointException(retry.getMessage().contains("pid ") ? "lock.conflict" : "schema.changing",
+                                "the seal could not get a stable set of locked tables in " + attempt + " attempts (last: "
+                                        + retry.getMessage() + "); nothing was sealed: seal again once the schema changes "
+                                        + "or conflicting statements have finished");
+                    }
+                    progress.step(retry.getMessage() + "; released every lock, retry " + (attempt + 1) + " of " + MAX_ATTEMPTS);
+                    sleepBeforeRetry(attempt, run);
+                }
+            }
+        } catch (SQLException e) {
+            throw new CheckpointException("database.error", "database error while sealing '" + tag + "': " + e.getMessage(), e);
+        }
+    }
+
+    static final int MAX_ATTEMPTS = 6;
+
+    private record Sealed(Instant snapshotTime, Dump.Result dump, List<Ledger.Entry> entries, long largeObjects,
+                          long countMillis) {
+    }
+
+    /**
+     * One attempt: list, check, lock, snapshot, dump and count. Throws {@link SealLocks.Retry}
+     * when the schema moved or a lock queue would cycle, having released everything.
+     */
+    private Sealed attempt(Request request, Connection c, Connection meta, Run run) throws SQLException {
+        run.check();
+        List<Ledger.Relation> listed = Ledger.relations(meta, request.exclusions());
+        ReadAccess.refuseUnreadable(meta, listed);
+        ReadAccess.refuseHiddenRows(meta, listed);
+        int sealerPid = (int) Db.queryLong(c, "SELECT pg_backend_pid()");
+        long lockable = listed.stream().filter(Ledger.Relation::lockable).count();
+        progress.step("locking " + lockable + " tables in ACCESS SHARE mode (waiting at most "
+                + seconds(request.limits().lockWait()) + " for any one)");
+        c.setAutoCommit(false);
+        c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+        c.setReadOnly(true);
+        Dump dump = null;
+        String dumpApplication = null;
+        try {
+            Set<Long> locked;
+            try {
+                locked = SealLocks.lockAll(c, listed, request.limits().lockWait());
+            } catch (SQLException e) {
+                throw run.explain(e, () -> lockFailure(e, meta, listed, sealerPid, request.limits()));
+            }
             // Like pg_dump: an error instead of silently filtered rows.
             Db.execute(c, "SET LOCAL row_security = off");
             String snapshot;
@@ -74,42 +150,216 @@ public final class Sealer {
                 snapshotTime = rs.getTimestamp(2).toInstant();
             }
             List<Ledger.Relation> relations = Ledger.relations(c, request.exclusions());
-            refuseHiddenRows(c, relations);
-            progress.step("snapshot " + snapshot + " exported; dumping " + relations.size() + " tables to "
-                    + store.uri(Manifest.key(tag, Manifest.ARCHIVE)));
+            SealLocks.verifyCovered(relations, SealLocks.held(c));
+            List<Ledger.Relation> counted = Ledger.counted(relations);
+            progress.step("snapshot " + snapshot + " exported with " + locked.size() + " tables locked; dumping "
+                    + counted.size() + " tables to " + request.store().uri(Manifest.key(request.tag(), Manifest.ARCHIVE)));
 
-            Dump dump = startDump(request, snapshot);
+            dumpApplication = "pgcheckpoint-dump-" + snapshot.replaceAll("[^0-9A-Za-z]", "").toLowerCase();
+            dump = startDump(request, snapshot, dumpApplication);
+            run.watching(dump);
             List<Ledger.Entry> entries;
             long largeObjects;
-            long countStart = System.nanoTime();
-            try {
-                entries = Ledger.countAll(c, relations, progress);
-                largeObjects = Ledger.largeObjects(c);
-            } catch (SQLException e) {
-                dump.cancel();
-                throw new CheckpointException("ledger.count", "counting rows failed: " + e.getMessage()
-                        + ": the role must be able to SELECT every table it dumps", e);
+            long countMillis;
+            Dump.Result result;
+            // The watch runs until pg_dump is done: it may reach its last lock after the counts.
+            try (LockWatch watch = new LockWatch(request.db(), dumpApplication, sealerPid, locked, run::cycle)) {
+                long countStart = System.nanoTime();
+                try {
+                    entries = Ledger.countAll(c, counted, progress);
+                    largeObjects = Ledger.largeObjects(c);
+                } catch (SQLException e) {
+                    throw run.explain(e, () -> new CheckpointException("ledger.count", "counting rows failed: "
+                            + e.getMessage() + ": the role must be able to SELECT every table it dumps", e));
+                }
+                countMillis = millisSince(countStart);
+                progress.step("ledger counted in the dump's snapshot: " + entries.size() + " tables, "
+                        + entries.stream().mapToLong(Ledger.Entry::rows).sum() + " rows, " + largeObjects + " large objects");
+                try {
+                    result = dump.finish();
+                } catch (CheckpointException e) {
+                    throw run.explain(e, () -> dumpFailure(e, meta, locked, sealerPid));
+                }
             }
-            long countMillis = millisSince(countStart);
-            progress.step("ledger counted in the dump's snapshot: " + entries.size() + " tables, "
-                    + entries.stream().mapToLong(Ledger.Entry::rows).sum() + " rows, " + largeObjects + " large objects");
-            Dump.Result result = dump.finish();
+            // End the transaction before the archive becomes visible: a session the server ended
+            // (a timeout, a restart) fails the seal while nothing is in the store yet.
             c.rollback();
+            run.check();
+            dump.commit();
+            dump = null;
+            return new Sealed(snapshotTime, result, entries, largeObjects, countMillis);
+        } finally {
+            run.watching(null);
+            if (dump != null) {
+                dump.cancel();
+                endSession(meta, dumpApplication);
+            }
+            try {
+                c.rollback();
+                c.setAutoCommit(true);
+            } catch (SQLException ignored) {
+                // the connection is gone; closing it is all that is left
+            }
+        }
+    }
+    /**
+     * A manifest makes a checkpoint, and is never replaced. An archive without one is what a
+     * seal killed between the two leaves behind: not a checkpoint, so it must not burn the tag.
+     */
+    private void clearIncomplete(Store store, String tag) {
+        if (store.exists(Manifest.key(tag, Manifest.MANIFEST))) {
+            throw new CheckpointException("store.exists", "checkpoint '" + tag + "' already exists in " + store.uri()
+                    + ": checkpoints are never overwritten; choose a new tag");
+        }
+        if (store.exists(Manifest.key(tag, Manifest.ARCHIVE))) {
+            progress.step("removing " + store.uri(Manifest.key(tag, Manifest.ARCHIVE))
+                    + ": an archive without a manifest, left by a seal that did not finish");
+            store.delete(Manifest.key(tag, Manifest.ARCHIVE));
+        }
+    }
 
-            long totalRows = entries.stream().mapToLong(Ledger.Entry::rows).sum();
-            Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, tag, request.commit(), request.reason(),
-                    request.db().describe(), createdAt, snapshotTime, serverVersion, pgDumpVersion,
-                    new Manifest.Archive(Manifest.ARCHIVE, result.bytes(), result.sha256(), "custom",
-                            "gzip:" + request.compression()),
-                    new Manifest.LedgerSummary(entries.size(), totalRows, largeObjects, entries),
-                    new Manifest.Timings(countMillis, result.millis(), millisSince(started)),
-                    request.exclusions().schemas().isEmpty() && request.exclusions().tables().isEmpty() ? null : request.exclusions());
-            writeManifest(store, tag, manifest);
-            progress.step("sealed " + store.uri(Manifest.key(tag, Manifest.MANIFEST)) + " (" + Sizes.human(result.bytes())
-                    + ", sha256 " + result.sha256().substring(0, 12) + "…)");
-            return manifest;
+    private CheckpointException lockFailure(SQLException e, Connection meta, List<Ledger.Relation> listed, int sealerPid,
+                                            Limits limits) {
+        if ("55P03".equals(e.getSQLState())) {
+            List<Long> oids = listed.stream().filter(Ledger.Relation::lockable).map(Ledger.Relation::oid).toList();
+            return lockTimeout("the seal could not lock every table within " + seconds(limits.lockWait()),
+                    conflicts(meta, oids, List.of(sealerPid)), e);
+        }
+        if ("53200".equals(e.getSQLState())) {
+            return new CheckpointException("lock.table-full", "the server ran out of lock slots while the seal locked "
+                    + listed.size() + " relations (" + e.getMessage() + "): the seal and pg_dump each hold one lock per "
+                    + "table; raise max_locks_per_transaction on the server, or exclude schemas you do not need", e);
+        }
+        return new CheckpointException("database.error", "locking the tables to seal failed: " + e.getMessage(), e);
+    }
+
+    /** pg_dump waits for its own locks at most --lock-wait-timeout: name what held it up. */
+    private CheckpointException dumpFailure(CheckpointException e, Connection meta, Set<Long> locked, int sealerPid) {
+        String text = e.getMessage();
+        if (text.contains("could not obtain lock") || text.contains("lock timeout")
+                || (text.contains("statement timeout") && text.contains("LOCK TABLE"))) {
+            return lockTimeout("pg_dump could not take its locks in time", conflicts(meta, locked, List.of(sealerPid)), e);
+        }
+        return e;
+    }
+
+    private static CheckpointException lockTimeout(String what, String conflicts, Exception cause) {
+        return new CheckpointException("lock.timeout", what + ": " + conflicts + ". Nothing was dumped. Let that "
+                + "statement finish or end it (SELECT pg_terminate_backend(pid)), then seal again; --lock-wait-timeout "
+                + "(spec.dump.lockWaitSeconds) sets how long the seal waits for a lock", cause);
+    }
+
+    private static String conflicts(Connection meta, java.util.Collection<Long> oids, List<Integer> ours) {
+        try {
+            return SealLocks.describeConflicts(meta, oids, ours);
         } catch (SQLException e) {
-            throw new CheckpointException("database.error", "database error while sealing '" + tag + "': " + e.getMessage(), e);
+            return "the sessions in the way could not be listed (" + e.getMessage() + ")";
+        }
+    }
+
+    /** Ends pg_dump's session on the server: a killed client's backend may still be queued for a lock. */
+    private static void endSession(Connection meta, String application) {
+        if (application == null) {
+            return;
+        }
+        try (var st = meta.prepareStatement(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ? AND pid <> pg_backend_pid()")) {
+            st.setString(1, application);
+            st.executeQuery().close();
+        } catch (SQLException ignored) {
+            // its lock wait is bounded by --lock-wait-timeout all the same
+        }
+    }
+
+    /** Backs off exponentially with jitter, so the statement that was let through can finish. */
+    private static void sleepBeforeRetry(int attempt, Run run) {
+        try {
+            Thread.sleep(Math.min(3000L, 200L << (attempt - 1)) + java.util.concurrent.ThreadLocalRandom.current().nextLong(200));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException("interrupted", "interrupted while sealing; nothing was sealed");
+        }
+        run.check();
+    }
+
+    static String seconds(java.time.Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() / 1000.0 + " s";
+    }
+
+    /**
+     * One seal's deadline and the signals that interrupt its work: the timeout, or a lock cycle
+     * seen by {@link LockWatch}. Either kills pg_dump and cancels the sealing session's query;
+     * the sealing thread then finds out why through {@link #explain} and cleans up.
+     */
+    private static final class Run implements AutoCloseable {
+        private final java.util.concurrent.ScheduledExecutorService timer;
+        private final Limits limits;
+        private final Connection sealing;
+        private volatile Dump dump;
+        private volatile CheckpointException timedOut;
+        private volatile String cycle;
+
+        Run(Limits limits, Connection sealing) {
+            this.limits = limits;
+            this.sealing = sealing;
+            this.timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "seal-deadline");
+                t.setDaemon(true);
+                return t;
+            });
+            timer.schedule(this::timeout, limits.timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        void watching(Dump running) {
+            dump = running;
+        }
+
+        private void timeout() {
+            timedOut = new CheckpointException("seal.timeout", "the seal did not finish within " + seconds(limits.timeout())
+                    + " (--timeout, spec.dump.timeoutSeconds), so it was stopped and nothing was sealed: raise the "
+                    + "timeout, or seal when the database is less busy");
+            interruptWork();
+        }
+
+        void cycle(String conflicts) {
+            cycle = conflicts;
+            interruptWork();
+        }
+
+        private void interruptWork() {
+            Dump running = dump;
+            if (running != null) {
+                running.kill();
+            }
+            try {
+                sealing.unwrap(org.postgresql.core.BaseConnection.class).cancelQuery();
+            } catch (SQLException ignored) {
+                // nothing running, or the connection is gone: either way the work stops
+            }
+        }
+
+        void check() {
+            if (timedOut != null) {
+                throw timedOut;
+            }
+        }
+
+        /** Why the work failed: the deadline or a lock cycle if one interrupted it, else {@code otherwise}. */
+        RuntimeException explain(Exception failure, java.util.function.Supplier<RuntimeException> otherwise) {
+            if (timedOut != null) {
+                return timedOut;
+            }
+            String seen = cycle;
+            if (seen != null) {
+                cycle = null;
+                return new SealLocks.Retry(seen + " queued between the seal's locks and pg_dump's");
+            }
+            return otherwise.get();
+        }
+
+        @Override
+        public void close() {
+            timer.shutdownNow();
         }
     }
 
@@ -128,43 +378,17 @@ public final class Sealer {
         }
     }
 
-    /**
-     * Row-level security would make a non-bypassing role's counts short; refuse before dumping.
-     * Superusers, BYPASSRLS roles and table owners (without FORCE) see every row.
-     */
-    private static void refuseHiddenRows(Connection c, List<Ledger.Relation> relations) throws SQLException {
-        boolean bypass;
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")) {
-            bypass = rs.next() && rs.getBoolean(1);
-        }
-        if (bypass) {
-            return;
-        }
-        List<String> hidden = new ArrayList<>();
-        for (Ledger.Relation r : relations) {
-            if (r.rowSecurity() && (!r.ownedByCurrentRole() || r.forceRowSecurity())) {
-                hidden.add(r.schema() + "." + r.name());
-            }
-        }
-        if (!hidden.isEmpty()) {
-            String user = Db.queryString(c, "SELECT current_user");
-            throw new CheckpointException("database.row-security", "role '" + user + "' cannot see every row of "
-                    + hidden.size() + " table(s) with row-level security (" + String.join(", ", hidden.subList(0, Math.min(5, hidden.size())))
-                    + (hidden.size() > 5 ? ", …" : "") + "), so the ledger would lie: run as the tables' owner or grant BYPASSRLS "
-                    + "(ALTER ROLE " + user + " BYPASSRLS)");
-        }
-    }
-
-    private Dump startDump(Request request, String snapshot) {
+    private Dump startDump(Request request, String snapshot, String application) {
         List<String> command = new ArrayList<>(List.of(tools.path("pg_dump"), "--format=custom",
-                "--compress=" + request.compression(), "--snapshot=" + snapshot, "--no-password"));
+                "--compress=" + request.compression(), "--snapshot=" + snapshot, "--no-password",
+                "--lock-wait-timeout=" + Math.max(1, request.limits().lockWait().toMillis())));
         command.addAll(request.exclusions().pgDumpArguments());
         // The upload first: a store that refuses it must not leave a pg_dump running.
         Store.Upload upload = request.store().create(Manifest.key(request.tag(), Manifest.ARCHIVE));
         try {
             ProcessBuilder pb = new ProcessBuilder(command);
             pb.environment().putAll(request.db().libpqEnv());
+            pb.environment().put("PGAPPNAME", application);
             Process process = pb.start();
             process.getOutputStream().close();
             return new Dump(process, upload, progress);
@@ -233,6 +457,21 @@ public final class Sealer {
             }
         }
 
+        /** Stops pg_dump at once; the upload is aborted by {@link #cancel} on the sealing thread. */
+        void kill() {
+            process.destroyForcibly();
+        }
+
+        /** Makes the archive visible in the store, once the seal knows it is whole. */
+        void commit() {
+            try {
+                upload.commit();
+            } catch (RuntimeException e) {
+                upload.abort();
+                throw e;
+            }
+        }
+
         void cancel() {
             process.destroyForcibly();
             try {
@@ -264,7 +503,6 @@ public final class Sealer {
                     throw new CheckpointException("dump.failed", why + (detail.isEmpty() ? "" : ": " + detail)
                             + "; nothing was sealed and earlier checkpoints are untouched");
                 }
-                upload.commit();
                 return new Result(bytes.get(), HexFormat.of().formatHex(sha256.digest()), millisSince(started));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

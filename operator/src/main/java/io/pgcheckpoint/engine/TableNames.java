@@ -38,4 +38,18 @@ public final class TableNames {
         }
         return new String[] {parts.get(0), parts.get(1)};
     }
+
+    /** The inverse of {@link #split}: schema.table, quoting a part only where it must be. */
+    public static String join(String schema, String name) {
+        return part(schema) + "." + part(name);
+    }
+
+    private static String part(String s) {
+        return s.contains(".") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+
+    /** A word to paste into a shell command line. */
+    public static String shellWord(String s) {
+        return s.matches("[A-Za-z0-9_.,:/=@%+-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
+    }
 }

@@ -232,6 +232,7 @@ class FaultsTest {
                 CREATE POLICY tenant_only ON tenant_notes USING (tenant = current_user);
                 CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
                 GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;
+                GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO reader;
                 """);
         try (Store store = new FileStore(dir)) {
             DbTarget reader = new DbTarget(app.host(), app.port(), "reader", "reader-pw", "app", "disable", Map.of());

@@ -1,0 +1,329 @@
+package io.pgcheckpoint.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The ledger and the archive are taken in one snapshot whose tables are locked before it
+ * exists: DDL that is not MVCC-safe waits for the seal instead of racing it, no lock cycle can
+ * hang it, and every wait is bounded and named.
+ */
+class SealLockingTest {
+    static final String PASSWORD = "locking-Pa55";
+    static LocalPostgres pg;
+    static DbTarget app;
+
+    @BeforeAll
+    static void start() {
+        pg = Fixtures.source(PASSWORD);
+        app = pg.target("app");
+        Fixtures.sql(app, """
+                DO $$ BEGIN
+                  FOR i IN 1..400 LOOP
+                    EXECUTE format('CREATE TABLE small_%s (id int)', i);
+                  END LOOP;
+                END $$;
+                CREATE TABLE big (id bigint, a text, b text);
+                INSERT INTO big SELECT g, md5(g::text), md5((g * 7)::text) FROM generate_series(1, 1000000) g;
+                CREATE TABLE moving_a (id int);
+                CREATE TABLE moving_b (id int);
+                INSERT INTO moving_a SELECT generate_series(1, 1000);
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        pg.close();
+    }
+
+    /** A fresh table with 1,000 rows and an index, so CLUSTER and VACUUM FULL have something to rewrite. */
+    private static void freshVictim(String name) {
+        Fixtures.sql(app, "DROP TABLE IF EXISTS " + name + "; CREATE TABLE " + name + " (id int, v text);"
+                + "INSERT INTO " + name + " SELECT g, 'v' || g FROM generate_series(1, 1000) g;"
+                + "CREATE INDEX " + name + "_id ON " + name + " (id);");
+    }
+
+    /**
+     * Runs {@code ddl} once the seal says its snapshot is exported, and gives it two seconds to
+     * commit before the seal goes on: without locks taken before the snapshot it commits at once,
+     * and the rewritten table looks empty to the snapshot.
+     */
+    private static class DdlAtSnapshot implements Progress {
+        final String ddl;
+        final AtomicReference<CompletableFuture<Void>> running = new AtomicReference<>();
+        final List<String> lines = new ArrayList<>();
+
+        DdlAtSnapshot(String ddl) {
+            this.ddl = ddl;
+        }
+
+        @Override
+        public synchronized void step(String message) {
+            lines.add(message);
+            if (message.contains("exported") && running.get() == null) {
+                CompletableFuture<Void> f = CompletableFuture.runAsync(() -> Fixtures.sql(app, ddl));
+                running.set(f);
+                try {
+                    f.get(2, TimeUnit.SECONDS);
+                } catch (TimeoutException e) {
+                    // blocked by the seal's locks: what must happen
+                } catch (InterruptedException | ExecutionException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+
+        void awaitDdl() throws Exception {
+            running.get().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "ALTER TABLE %s ALTER COLUMN id TYPE bigint",
+            "TRUNCATE %s",
+            "VACUUM FULL %s",
+            "CLUSTER %s USING %s_id"})
+    void tableRewrittenRightAfterTheSnapshotIsNeitherLedgeredNorDumpedEmpty(String ddlTemplate, @TempDir Path dir) throws Exception {
+        freshVictim("zzz");
+        DdlAtSnapshot ddl = new DdlAtSnapshot(ddlTemplate.formatted("zzz", "zzz"));
+        try (Store store = new FileStore(dir)) {
+            Manifest m = assertTimeoutPreemptively(Duration.ofSeconds(90),
+                    () -> new Sealer(Fixtures.TOOLS, ddl).seal(Fixtures.request(app, store, "rewrite")));
+            ddl.awaitDdl();
+            // Either the DDL waited for the seal (the snapshot saw the table before it: 1,000 rows), or the
+            // seal let go to avoid a lock cycle and retried after it (the snapshot saw the table after it).
+            long expected = ddl.lines.stream().anyMatch(l -> l.contains("retry")) ? Fixtures.count(app, "SELECT count(*) FROM zzz") : 1000L;
+            assertEquals(expected, Fixtures.ledger(m).get("public.zzz"), "the ledger counted a table rewritten after the snapshot: " + ddl.lines);
+            DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "rewrite", null, 2);
+            assertTrue(report.proven(), () -> "mismatches: " + report.mismatches());
+        }
+    }
+
+    @Test
+    void ddlQueuedBetweenTheSealAndPgDumpNeitherHangsTheSealNorTheApplication(@TempDir Path dir) throws Exception {
+        freshVictim("aaa");
+        // The ALTER queues behind the seal's lock; pg_dump's own lock request then queues behind the ALTER,
+        // and an application SELECT behind both: a cycle PostgreSQL cannot see.
+        AtomicReference<CompletableFuture<Long>> select = new AtomicReference<>();
+        DdlAtSnapshot ddl = new DdlAtSnapshot("ALTER TABLE aaa ALTER COLUMN id TYPE bigint") {
+            @Override
+            public synchronized void step(String message) {
+                super.step(message);
+                if (message.contains("exported") && select.get() == null) {
+                    select.set(CompletableFuture.supplyAsync(() -> {
+                        long start = System.nanoTime();
+                        Fixtures.count(app, "SELECT count(*) FROM aaa");
+                        return (System.nanoTime() - start) / 1_000_000;
+                    }));
+                }
+            }
+        };
+        try (Store store = new FileStore(dir)) {
+            Manifest m;
+            try {
+                m = assertTimeoutPreemptively(Duration.ofSeconds(90),
+                        () -> new Sealer(Fixtures.TOOLS, ddl).seal(Fixtures.request(app, store, "cycle")));
+            } finally {
+                Fixtures.sql(pg.target("postgres"), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        + "WHERE datname = 'app' AND pid <> pg_backend_pid() AND application_name LIKE 'pgcheckpoint%'");
+            }
+            ddl.awaitDdl();
+            long selectMillis = select.get().get(60, TimeUnit.SECONDS);
+            assertTrue(selectMillis < 10_000, "the application's SELECT waited " + selectMillis + " ms");
+            assertEquals(1000L, Fixtures.ledger(m).get("public.aaa"));
+            assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "cycle", null, 2).proven());
+            assertTrue(ddl.lines.stream().anyMatch(l -> l.contains("retry")), "the seal says it retried: " + ddl.lines);
+        }
+    }
+
+    @Test
+    void aLockHeldTooLongFailsNamingTheBlocker(@TempDir Path dir) throws Exception {
+        freshVictim("held");
+        try (Connection holder = Db.connect(app); Store store = new FileStore(dir)) {
+            Db.execute(holder, "SET application_name = 'migration-tool'");
+            holder.setAutoCommit(false);
+            Db.execute(holder, "LOCK TABLE held IN ACCESS EXCLUSIVE MODE");
+            long holderPid = Db.queryLong(holder, "SELECT pg_backend_pid()");
+            Sealer.Request request = Fixtures.request(app, store, "blocked")
+                    .withLimits(new Sealer.Limits(Duration.ofSeconds(2), Duration.ofMinutes(5)));
+            CheckpointException e = assertTimeoutPreemptively(Duration.ofSeconds(60), () ->
+                    assertThrows(CheckpointException.class, () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(request)));
+            assertEquals("lock.timeout", e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("pid " + holderPid), e.getMessage());
+            assertTrue(e.getMessage().contains("migration-tool"), e.getMessage());
+            assertTrue(e.getMessage().contains("idle in transaction"), e.getMessage());
+            assertTrue(e.getMessage().contains("public.held"), e.getMessage());
+            assertTrue(store.listTags().isEmpty());
+            assertFalse(dir.resolve("blocked").toFile().exists() && dir.resolve("blocked/archive.dump").toFile().exists());
+            holder.rollback();
+        }
+    }
+
+    @Test
+    void theWholeSealIsBoundedByItsTimeout(@TempDir Path dir) {
+        try (Store store = new FileStore(dir)) {
+            Sealer.Request request = Fixtures.request(app, store, "slow")
+                    .withLimits(new Sealer.Limits(Duration.ofSeconds(30), Duration.ofMillis(700)));
+            CheckpointException e = assertTimeoutPreemptively(Duration.ofSeconds(30), () ->
+                    assertThrows(CheckpointException.class, () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(request)));
+            assertEquals("seal.timeout", e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("--timeout"), e.getMessage());
+            assertTrue(store.listTags().isEmpty());
+            assertFalse(dir.resolve("slow/archive.dump").toFile().exists());
+            // and nothing of the seal is left running in the database (a terminated backend takes a moment to go)
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            long left;
+            do {
+                left = Fixtures.count(app, "SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' "
+                        + "AND application_name LIKE 'pgcheckpoint%' AND pid <> pg_backend_pid() AND state <> 'idle'");
+            } while (left > 0 && System.nanoTime() < deadline);
+            assertEquals(0L, left, "sessions of the seal still running after its timeout");
+        }
+    }
+
+    @Test
+    void theSessionIgnoresTheRolesTimeouts(@TempDir Path dir) throws Exception {
+        Fixtures.sql(pg.target("postgres"), "CREATE ROLE strict LOGIN SUPERUSER PASSWORD 'strict-pw';"
+                + "ALTER ROLE strict SET statement_timeout = '50ms';"
+                + "ALTER ROLE strict SET idle_in_transaction_session_timeout = '1s';"
+                + "ALTER ROLE strict SET lock_timeout = '10ms'");
+        try (Store store = new FileStore(dir)) {
+            DbTarget strict = new DbTarget(app.host(), app.port(), "strict", "strict-pw", "app", "disable", java.util.Map.of());
+            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(strict, store, "strict"));
+            assertEquals(1_000_000L, Fixtures.ledger(m).get("public.big"));
+            assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "strict", null, 2).proven());
+        } finally {
+            Fixtures.sql(pg.target("postgres"), "DROP ROLE strict");
+        }
+    }
+
+    @Test
+    void anArchiveWithoutManifestDoesNotBurnTheTag(@TempDir Path dir) throws Exception {
+        try (Store store = new FileStore(dir)) {
+            // what a seal killed between the archive and the manifest leaves behind
+            try (Store.Upload upload = store.create("burnt/archive.dump")) {
+                upload.stream().write("half an archive".getBytes());
+                upload.commit();
+            }
+            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, store, "burnt"));
+            assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "burnt", null, 2).proven());
+            assertEquals(m.archive().bytes(), java.nio.file.Files.size(dir.resolve("burnt/archive.dump")));
+            // a complete checkpoint is still never replaced
+            assertEquals("store.exists", assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, store, "burnt"))).code());
+        }
+    }
+
+    /**
+     * Writers move rows between two tables in one transaction (so a consistent snapshot always
+     * sees 1,000 in all) while another session adds a column, creates a table and drops one about
+     * once a second: every seal ends Proven with a consistent ledger, or fails with a named lock error,
+     * and never hangs.
+     */
+    @Test
+    void sealsUnderWritesAndDdlAreExactOrFailClearly(@TempDir Path dir) throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger moves = new AtomicInteger();
+        AtomicInteger ddls = new AtomicInteger();
+        List<CompletableFuture<Void>> load = new ArrayList<>();
+        for (int w = 0; w < 2; w++) {
+            load.add(CompletableFuture.runAsync(() -> {
+                try (Connection c = Db.connect(app)) {
+                    c.setAutoCommit(false);
+                    while (!stop.get()) {
+                        Db.execute(c, "WITH m AS (DELETE FROM moving_a WHERE ctid = (SELECT ctid FROM moving_a LIMIT 1) RETURNING id) "
+                                + "INSERT INTO moving_b SELECT id FROM m");
+                        Db.execute(c, "WITH m AS (DELETE FROM moving_b WHERE ctid = (SELECT ctid FROM moving_b LIMIT 1) RETURNING id) "
+                                + "INSERT INTO moving_a SELECT id FROM m");
+                        Db.execute(c, "UPDATE small_1 SET id = id + 1");
+                        c.commit();
+                        moves.incrementAndGet();
+                    }
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        load.add(CompletableFuture.runAsync(() -> {
+            try (Connection c = Db.connect(app)) {
+                Db.execute(c, "SET lock_timeout = '20s'");
+                for (int i = 0; !stop.get(); i++) {
+                    Db.execute(c, "CREATE TABLE churn_" + i + " AS SELECT generate_series(1, " + (i % 7) + ") AS x");
+                    if (i > 0) {
+                        Db.execute(c, "DROP TABLE churn_" + (i - 1));
+                    }
+                    try {
+                        Db.execute(c, "ALTER TABLE small_2 ADD COLUMN c" + i + " int");
+                    } catch (SQLException e) {
+                        // the application's own lock_timeout may give up waiting for a seal: its choice
+                        if (!"55P03".equals(e.getSQLState())) {
+                            throw e;
+                        }
+                    }
+                    ddls.incrementAndGet();
+                    Thread.sleep(600 + (i * 397) % 800);
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        Set<String> clearFailures = Set.of("lock.timeout", "lock.conflict", "schema.changing");
+        int proven = 0;
+        List<String> failures = new ArrayList<>();
+        try (Store store = new FileStore(dir)) {
+            for (int i = 0; i < 4; i++) {
+                String tag = "busy-" + i;
+                try {
+                    Manifest m = assertTimeoutPreemptively(Duration.ofSeconds(120),
+                            () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, store, tag)));
+                    var ledger = Fixtures.ledger(m);
+                    assertEquals(1000L, ledger.get("public.moving_a") + ledger.get("public.moving_b"),
+                            "the ledger is not one consistent snapshot: " + ledger.get("public.moving_a") + " + " + ledger.get("public.moving_b"));
+                    DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, tag, null, 2);
+                    assertTrue(report.proven(), () -> "mismatches: " + report.mismatches());
+                    proven++;
+                } catch (CheckpointException e) {
+                    if (!clearFailures.contains(e.code())) {
+                        fail("a seal under load failed without a clear reason: " + e.code() + ": " + e.getMessage(), e);
+                    }
+                    failures.add(e.code() + ": " + e.getMessage());
+                }
+            }
+        } finally {
+            stop.set(true);
+            for (CompletableFuture<Void> f : load) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        }
+        assertTrue(moves.get() > 10 && ddls.get() > 3, "the load ran: " + moves + " moves, " + ddls + " DDL rounds");
+        assertTrue(proven >= 2, "only " + proven + " of 4 seals under load ended Proven: " + failures);
+    }
+}
