@@ -51,6 +51,10 @@ public class DatabaseSpec {
         @Min(60)
         @Default("3600")
         public Long timeoutSeconds;
+        /** How long the seal waits for any one table lock (its own, and pg_dump's) before failing with lock.timeout. */
+        @Min(1)
+        @Default("30")
+        public Long lockWaitSeconds;
         /** Schemas left out of every checkpoint (exact names); the ledger leaves them out too. */
         public java.util.List<String> excludeSchemas;
         /** Tables left out, as schema.table (exact names). */

@@ -37,12 +37,23 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
     @Option(names = "--exclude-table", paramLabel = "SCHEMA.TABLE", description = "Leave this table out (repeatable; exact name, quote odd ones).")
     java.util.List<String> excludeTables;
 
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "6h",
+            description = "Stop and fail (seal.timeout) when the whole seal takes longer, e.g. 45m (default ${DEFAULT-VALUE}).")
+    String timeout;
+
+    @Option(names = "--lock-wait-timeout", paramLabel = "DURATION", defaultValue = "30s",
+            description = {"Longest wait for any one table lock, the seal's own and pg_dump's, e.g. 2m (default ${DEFAULT-VALUE}).",
+                    "A statement holding a conflicting lock longer fails the seal with lock.timeout, naming it."})
+    String lockWaitTimeout;
+
     @Override
     public Integer call() {
         try (Store s = openStore()) {
             Manifest m = new Sealer(PgTools.locate(), output.progress())
                     .seal(new Sealer.Request(db(db), s, tag, commit, reason, compress,
-                            new io.pgcheckpoint.engine.Exclusions(excludeSchemas, excludeTables)));
+                            new io.pgcheckpoint.engine.Exclusions(excludeSchemas, excludeTables))
+                            .withLimits(new Sealer.Limits(positive("--lock-wait-timeout", lockWaitTimeout),
+                                    positive("--timeout", timeout))));
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("ok", true);
             json.put("tag", m.tag());
@@ -62,5 +73,18 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
                     json.get("archive"), json.get("size"), m.ledger().tableCount(), m.ledger().totalRows(), m.archive().sha256()));
             return 0;
         }
+    }
+
+    private static java.time.Duration positive(String option, String text) {
+        java.time.Duration d;
+        try {
+            d = CreateCommand.parseDuration(text);
+        } catch (RuntimeException e) {
+            d = java.time.Duration.ZERO;
+        }
+        if (d.isZero() || d.isNegative()) {
+            throw new io.pgcheckpoint.engine.CheckpointException("usage.duration", option + " must be a positive duration such as 90s, 30m or 1h30m, got '" + text + "'");
+        }
+        return d;
     }
 }

@@ -70,10 +70,16 @@ public final class JobFactory {
         return name + "-" + role;
     }
 
+    static final long SEAL_DEADLINE_MARGIN_SECONDS = 30;
+
     public Job dump(Checkpoint c, Database db) {
         DatabaseSpec.DumpSpec dump = db.getSpec().dump == null ? new DatabaseSpec.DumpSpec() : db.getSpec().dump;
+        // The seal stops itself with a message 30 s before the Job's deadline would kill it without one.
+        long deadline = timeout(dump.timeoutSeconds);
         List<String> args = new ArrayList<>(List.of("seal", "--tag", c.tag(), "--output", "json",
-                "--compress", String.valueOf(dump.compression == null ? 1 : dump.compression)));
+                "--compress", String.valueOf(dump.compression == null ? 1 : dump.compression),
+                "--timeout", (deadline - SEAL_DEADLINE_MARGIN_SECONDS) + "s",
+                "--lock-wait-timeout", (dump.lockWaitSeconds == null ? 30 : dump.lockWaitSeconds) + "s"));
         if (c.getSpec().commit != null) {
             args.addAll(List.of("--commit", c.getSpec().commit));
         }
@@ -89,7 +95,7 @@ public final class JobFactory {
         List<EnvVar> env = new ArrayList<>(storeEnv(db));
         env.addAll(connectionEnv(db.getSpec().connection));
         Container main = mainContainer(args, env, db);
-        return job(c, dumpJobName(c), "dump", Labels.CHECKPOINT, timeout(dump.timeoutSeconds), List.of(), main);
+        return job(c, dumpJobName(c), "dump", Labels.CHECKPOINT, deadline, List.of(), main);
     }
 
     public Job drill(Checkpoint c, Database db) {
