@@ -27,7 +27,7 @@ public final class Output {
         return format == Format.json;
     }
 
-    /** Prints a result: JSON as one line kept under 4 KiB, text through the given renderer. */
+    /** Prints a result: JSON as one line kept within 4 KiB (in UTF-8 bytes), text through the given renderer. */
     void result(Map<String, Object> json, Runnable text) {
         String line = fit(json);
         writeResultFile(line);
@@ -53,11 +53,7 @@ public final class Output {
     }
 
     void error(String code, String message) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("ok", false);
-        m.put("error", code);
-        m.put("message", message.length() > 2000 ? message.substring(0, 2000) + "…" : message);
-        String line = Json.compact(m);
+        String line = errorLine(code, message);
         writeResultFile(line);
         if (json()) {
             System.out.println(line);
@@ -66,9 +62,42 @@ public final class Output {
         System.err.println("error: " + message);
     }
 
+    /** The error as one JSON line of at most {@link #JSON_LIMIT} bytes: the message is cut (at 2,000 characters, or shorter to fit). */
+    static String errorLine(String code, String message) {
+        int fits = 0;
+        int tooLong = Math.min(message.length(), 2000);
+        if (bytes(errorJson(code, message, tooLong)) <= JSON_LIMIT) {
+            return errorJson(code, message, tooLong);
+        }
+        while (tooLong - fits > 1) {
+            int mid = (fits + tooLong) / 2;
+            if (bytes(errorJson(code, message, mid)) <= JSON_LIMIT) {
+                fits = mid;
+            } else {
+                tooLong = mid;
+            }
+        }
+        return errorJson(code, message, fits);
+    }
+
+    private static String errorJson(String code, String message, int keep) {
+        if (keep > 0 && keep < message.length() && Character.isHighSurrogate(message.charAt(keep - 1))) {
+            keep--;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ok", false);
+        m.put("error", code);
+        m.put("message", keep >= message.length() ? message : message.substring(0, keep) + "…");
+        return Json.compact(m);
+    }
+
+    private static int bytes(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+
     static String fit(Map<String, Object> json) {
         String s = Json.compact(json);
-        if (s.length() <= JSON_LIMIT) {
+        if (bytes(s) <= JSON_LIMIT) {
             return s;
         }
         // Drop the longest list first (e.g. many mismatches); the manifest and drill.json hold the full detail.

@@ -116,7 +116,7 @@ public final class Driller {
         long restoreMillis = Sealer.millisSince(restoreStart);
         if (restore.exitCode() != 0) {
             CheckpointException e = new CheckpointException("drill.restore", "pg_restore of '" + manifest.tag()
-                    + "' failed (exit " + restore.exitCode() + "): " + lastLines(restore.stderr(), 3)
+                    + "' failed (exit " + restore.exitCode() + "): " + PgTools.errorSummary(restore.stderr())
                     + ": the archive cannot be restored as is; check that the drill server has the extensions and version the source uses");
             recordFailure(store, manifest, e);
             throw e;
@@ -190,11 +190,6 @@ public final class Driller {
         } catch (CheckpointException ignored) {
             // the drill's own failure is what the caller must see
         }
-    }
-
-    static String lastLines(String text, int n) {
-        String[] lines = text.strip().split("\n");
-        return String.join(" | ", List.of(lines).subList(Math.max(0, lines.length - n), lines.length));
     }
 
     static Path tempDir() {

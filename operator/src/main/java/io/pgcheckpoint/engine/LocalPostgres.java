@@ -169,7 +169,7 @@ public final class LocalPostgres implements AutoCloseable {
         PgTools.Result r = PgTools.run(full, Map.of("LC_ALL", "C.UTF-8"));
         if (r.exitCode() != 0) {
             throw new CheckpointException("drill.server", String.join(" ", command.subList(0, 1)) + " failed (exit "
-                    + r.exitCode() + "): " + (r.stderr() + r.stdout()).strip());
+                    + r.exitCode() + "): " + PgTools.errorSummary(r.stderr() + "\n" + r.stdout()));
         }
     }
 

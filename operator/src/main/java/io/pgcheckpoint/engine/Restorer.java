@@ -243,7 +243,7 @@ public final class Restorer {
             int exit = psql.waitFor();
             if (exit != 0) {
                 throw new CheckpointException("restore.failed", "the restore was rolled back, nothing changed in "
-                        + target.describe() + ": " + err.lastLines(3));
+                        + target.describe() + ": " + err.errorSummary());
             }
         } catch (IOException e) {
             throw new CheckpointException("tools.missing", "cannot run psql: " + e.getMessage(), e);

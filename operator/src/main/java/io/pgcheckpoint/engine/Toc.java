@@ -41,7 +41,7 @@ public final class Toc {
         this.archive = archive;
         PgTools.Result r = PgTools.run(List.of(tools.path("pg_restore"), "--list", archive.toString()), Map.of());
         if (r.exitCode() != 0) {
-            throw new CheckpointException("restore.toc", "pg_restore --list failed: " + r.stderr().strip());
+            throw new CheckpointException("restore.toc", "pg_restore --list failed: " + PgTools.errorSummary(r.stderr()));
         }
         List<Entry> parsed = new ArrayList<>();
         for (String line : r.stdout().split("\n")) {
@@ -94,7 +94,7 @@ public final class Toc {
                 }
             }
             if (p.waitFor() != 0) {
-                throw new CheckpointException("restore.render", "pg_restore could not read the chosen entries: " + err.lastLines(3));
+                throw new CheckpointException("restore.render", "pg_restore could not read the chosen entries: " + err.errorSummary());
             }
         } catch (IOException e) {
             throw new CheckpointException("restore.render", "pg_restore failed: " + e.getMessage(), e);

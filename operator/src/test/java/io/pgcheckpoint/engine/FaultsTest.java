@@ -144,6 +144,12 @@ class FaultsTest {
         }
     }
 
+    /** The dumping pg_dump, not the short-lived "pg_dump --version" the sealer runs first. */
+    private static boolean isTheDump(ProcessHandle p) {
+        return p.info().command().orElse("").endsWith("pg_dump")
+                && java.util.Arrays.stream(p.info().arguments().orElse(new String[0])).anyMatch(a -> a.startsWith("--snapshot="));
+    }
+
     @Test
     void pgDumpKilledMidDumpLeavesNothingAndEarlierCheckpointsUntouched(@TempDir Path dir) throws Exception {
         try (Store store = new FileStore(dir)) {
@@ -153,8 +159,7 @@ class FaultsTest {
             ProcessHandle dump = null;
             long deadline = System.currentTimeMillis() + 20_000;
             while (dump == null && System.currentTimeMillis() < deadline) {
-                dump = ProcessHandle.current().descendants()
-                        .filter(p -> p.info().command().orElse("").endsWith("pg_dump")).findFirst().orElse(null);
+                dump = ProcessHandle.current().descendants().filter(FaultsTest::isTheDump).findFirst().orElse(null);
                 Thread.sleep(20);
             }
             assertTrue(dump != null, "pg_dump never started");
@@ -192,7 +197,7 @@ class FaultsTest {
             try (Store store = Stores.open("s3://bkt/p", s3.settings())) {
                 CompletableFuture<Manifest> seal = CompletableFuture.supplyAsync(() -> sealer().seal(Fixtures.request(app, store, "cut")));
                 long deadline = System.currentTimeMillis() + 20_000;
-                while (ProcessHandle.current().descendants().noneMatch(p -> p.info().command().orElse("").endsWith("pg_dump"))
+                while (ProcessHandle.current().descendants().noneMatch(FaultsTest::isTheDump)
                         && System.currentTimeMillis() < deadline) {
                     Thread.sleep(20);
                 }
