@@ -236,8 +236,8 @@ public final class Sealer {
     /** pg_dump waits for its own locks at most --lock-wait-timeout: name what held it up. */
     private CheckpointException dumpFailure(CheckpointException e, Connection meta, Set<Long> locked, int sealerPid) {
         String text = e.getMessage();
-        if (text.contains("could not obtain lock") || text.contains("lock timeout")
-                || (text.contains("statement timeout") && text.contains("LOCK TABLE"))) {
+        // pg_dump applies --lock-wait-timeout as a statement timeout while it locks, and only then
+        if (text.contains("could not obtain lock") || text.contains("lock timeout") || text.contains("statement timeout")) {
             return lockTimeout("pg_dump could not take its locks in time", conflicts(meta, locked, List.of(sealerPid)), e);
         }
         return e;
@@ -499,7 +499,7 @@ public final class Sealer {
                     upload.abort();
                     String why = exit > 128 ? "pg_dump was killed (signal " + (exit - 128) + ")"
                             : "pg_dump failed (exit " + exit + ")";
-                    String detail = stderr.lastLines(3);
+                    String detail = stderr.errorSummary();
                     throw new CheckpointException("dump.failed", why + (detail.isEmpty() ? "" : ": " + detail)
                             + "; nothing was sealed and earlier checkpoints are untouched");
                 }
