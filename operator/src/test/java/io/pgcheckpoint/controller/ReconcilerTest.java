@@ -149,7 +149,9 @@ class ReconcilerTest {
         Job dump = job("pre-deploy-1-dump");
         var pod = dump.getSpec().getTemplate().getSpec();
         var main = pod.getContainers().get(0);
-        assertEquals(List.of("seal", "--tag", "pre-deploy-1", "--output", "json", "--compress", "1", "--commit", "4f3a9c1"), main.getArgs());
+        // the seal stops itself 30 s before the Job's default 3600 s deadline
+        assertEquals(List.of("seal", "--tag", "pre-deploy-1", "--output", "json", "--compress", "1", "--timeout", "3570s",
+                "--lock-wait-timeout", "30s", "--commit", "4f3a9c1"), main.getArgs());
         assertTrue(main.getSecurityContext().getRunAsNonRoot() && main.getSecurityContext().getReadOnlyRootFilesystem());
         assertEquals("Checkpoint", dump.getMetadata().getOwnerReferences().get(0).getKind());
         assertEquals(0, dump.getSpec().getBackoffLimit());
