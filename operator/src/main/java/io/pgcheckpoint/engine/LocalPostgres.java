@@ -1,6 +1,9 @@
 package io.pgcheckpoint.engine;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,9 +33,13 @@ import java.util.stream.Stream;
  * needs the superuser's password (scram-sha-256; a fresh random one unless the caller gives
  * one), and the Unix socket lives in the server's own 0700 directory and maps only the
  * server's OS user to postgres (peer). The password never appears on a command line.
+ * <p>
+ * It never outlives the JVM that started it, however that JVM ends (SIGKILL included): see
+ * {@link #WATCHDOG}.
  */
 public final class LocalPostgres implements AutoCloseable {
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
+    private static final java.time.Duration STARTUP_TIMEOUT = java.time.Duration.ofSeconds(60);
     private final PgTools tools;
     private final Path dir;
     private final int port;
@@ -40,7 +47,37 @@ public final class LocalPostgres implements AutoCloseable {
     private final ServerUser user;
     private final String password;
     private final Thread shutdownHook;
+    private Process watchdog;
+    private PgTools.StderrTail watchdogErrors;
+    private long postmasterPid;
     private boolean stopped;
+
+    /**
+     * The server's keeper, started as soon as its directory exists: a shell in a session of its
+     * own that waits on a pipe from this JVM. When the pipe closes (close(), or the JVM died:
+     * the kernel closes a dead process's pipes, even after SIGKILL, when no hook runs) it stops
+     * the postmaster with SIGQUIT (immediate shutdown, which also ends every backend) and removes
+     * the directory. The postmaster is its child, not a daemon (pg_ctl would hand it to init),
+     * and, where setpriv has --pdeathsig, gets SIGQUIT should the shell itself be killed: the
+     * shell is single-threaded, so "parent death" is its death, unlike a JVM thread that forked
+     * a child and may exit while the JVM lives on (pool threads do). Its own session keeps it out
+     * of a kill aimed at the JVM's process group. Line protocol on stdin: "start" runs the
+     * server and answers with its pid; end of input means stop and clean up.
+     */
+    private static final String WATCHDOG = """
+            dir=$1; shift
+            trap '' PIPE
+            pm=
+            while read -r line; do
+              if [ "$line" = start ] && [ -z "$pm" ]; then
+                (trap - PIPE; exec "$@") </dev/null >>"$dir/server.log" 2>&1 &
+                pm=$!
+                echo "$pm"
+              fi
+            done
+            if [ -n "$pm" ]; then kill -QUIT "$pm" 2>/dev/null; wait "$pm"; fi
+            rm -rf "$dir"
+            """;
 
     private LocalPostgres(PgTools tools, Path dir, int port, String runAs, ServerUser user, String password) {
         this.user = user;
@@ -92,25 +129,30 @@ public final class LocalPostgres implements AutoCloseable {
                 Files.setAttribute(dir, "unix:gid", user.gid());
                 Files.setAttribute(dir, "unix:uid", user.uid());
             }
-            progress.step("starting a throwaway PostgreSQL (" + tools.version("postgres").replace("postgres (PostgreSQL) ", "")
+            String serverVersion = tools.version("postgres");
+            List<String> server = new ArrayList<>();
+            if (Pdeathsig.AVAILABLE) {
+                server.addAll(List.of("setpriv", "--pdeathsig", "QUIT", "--"));
+            }
+            server.addAll(List.of(tools.path("postgres"), "-D", pg.dataDir().toString(), "-p", Integer.toString(pg.port),
+                    "-k", dir.toString(), "-c", "listen_addresses=" + (listenOnAllInterfaces ? "*" : "127.0.0.1"),
+                    "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                    "-c", "wal_level=minimal", "-c", "max_wal_senders=0", "-c", "max_wal_size=4GB",
+                    "-c", "checkpoint_timeout=1h", "-c", "maintenance_work_mem=256MB", "-c", "autovacuum=off"));
+            pg.startWatchdog(server);
+            progress.step("starting a throwaway PostgreSQL (" + serverVersion.replace("postgres (PostgreSQL) ", "")
                     + ") in " + dir + " on port " + pg.port);
             // Nothing may connect until pg_hba.conf below is written; the superuser gets its
             // password once the server runs (setPassword).
             List<String> initdb = List.of(tools.path("initdb"), "-D", pg.dataDir().toString(), "-U", "postgres",
                     "--auth=reject", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync");
-            pg.initFromTemplate(initdb, tools.version("postgres"), processUid, progress);
+            pg.initFromTemplate(initdb, serverVersion, processUid, progress);
             String hba = "local all all peer map=owner\n"
                     + "host all all 127.0.0.1/32 scram-sha-256\n"
                     + (listenOnAllInterfaces ? "host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n" : "");
             Files.writeString(pg.dataDir().resolve("pg_hba.conf"), hba);
             Files.writeString(pg.dataDir().resolve("pg_ident.conf"), "owner \"" + user.name() + "\" postgres\n");
-            String settings = String.join(" ", List.of(
-                    "-p " + pg.port, "-k " + dir, "-c listen_addresses=" + (listenOnAllInterfaces ? "'*'" : "127.0.0.1"),
-                    "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-                    "-c wal_level=minimal", "-c max_wal_senders=0", "-c max_wal_size=4GB",
-                    "-c checkpoint_timeout=1h", "-c maintenance_work_mem=256MB", "-c autovacuum=off"));
-            pg.exec(List.of(tools.path("pg_ctl"), "-D", pg.dataDir().toString(), "-l", dir.resolve("server.log").toString(),
-                    "-o", settings, "-w", "-t", "60", "start"), true);
+            pg.startServer();
             pg.setPassword();
             return pg;
         } catch (RuntimeException | IOException e) {
@@ -119,6 +161,90 @@ public final class LocalPostgres implements AutoCloseable {
             throw new CheckpointException("drill.server", "the throwaway PostgreSQL did not start: " + e.getMessage()
                     + (log.isEmpty() ? "" : " | server log: " + log), e);
         }
+    }
+
+    private void startWatchdog(List<String> server) throws IOException {
+        List<String> command = new ArrayList<>(asServerUser());
+        if (onPath("setsid")) {
+            command.add("setsid");
+        }
+        command.addAll(List.of("sh", "-c", WATCHDOG, "pgcheckpoint-watchdog", dir.toString()));
+        command.addAll(server);
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().keySet().removeIf(k -> k.startsWith("PG"));
+        pb.environment().put("LC_ALL", "C.UTF-8");
+        watchdog = pb.start();
+        watchdogErrors = PgTools.StderrTail.drain(watchdog.getErrorStream());
+    }
+
+    /** Runs the postmaster (through the watchdog) and waits until it accepts connections. */
+    private void startServer() throws IOException {
+        OutputStream in = watchdog.getOutputStream();
+        in.write("start\n".getBytes(StandardCharsets.US_ASCII));
+        in.flush();
+        String line = new BufferedReader(new InputStreamReader(watchdog.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+        if (line == null || !line.strip().matches("\\d+")) {
+            throw new CheckpointException("drill.server", "the watchdog did not start the server: " + watchdogErrors.text().strip());
+        }
+        long pid = Long.parseLong(line.strip());
+        postmasterPid = pid;
+        // what pg_ctl -w does, polled more often: postmaster.pid names this pid and says "ready"
+        Path pidFile = dataDir().resolve("postmaster.pid");
+        long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                List<String> lines = Files.readAllLines(pidFile);
+                if (lines.size() >= 8 && lines.get(0).strip().equals(Long.toString(pid)) && lines.get(7).strip().equals("ready")) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not written yet
+            }
+            if (exited(pid)) {
+                throw new CheckpointException("drill.server", "postgres exited during startup");
+            }
+            if (System.nanoTime() > deadline) {
+                throw new CheckpointException("drill.server", "postgres did not accept connections within "
+                        + STARTUP_TIMEOUT.toSeconds() + "s");
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CheckpointException("interrupted", "interrupted while starting the throwaway PostgreSQL");
+            }
+        }
+    }
+
+    /** Whether setpriv has --pdeathsig (util-linux 2.33+), checked once. */
+    private static final class Pdeathsig {
+        static final boolean AVAILABLE = onPath("setpriv")
+                && PgTools.run(List.of("setpriv", "--pdeathsig", "QUIT", "--", "true"), Map.of()).exitCode() == 0;
+    }
+
+    /** Gone, or a zombie its parent (the watchdog, busy reading) has not reaped yet. */
+    private static boolean exited(long pid) {
+        Path stat = Path.of("/proc", Long.toString(pid), "stat");
+        if (!Files.isDirectory(Path.of("/proc/self"))) {
+            return ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true);
+        }
+        try {
+            String s = Files.readString(stat);
+            char state = s.charAt(s.lastIndexOf(')') + 2);
+            return state == 'Z' || state == 'X';
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv("PATH");
+        for (String d : (path == null ? "/usr/bin:/bin" : path).split(":")) {
+            if (!d.isEmpty() && Files.isExecutable(Path.of(d, program))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -296,17 +422,28 @@ public final class LocalPostgres implements AutoCloseable {
             }
             stopped = true;
         }
-        if (Files.exists(dataDir().resolve("postmaster.pid"))) {
+        if (watchdog != null) {
             try {
-                exec(List.of(tools.path("pg_ctl"), "-D", dataDir().toString(), "-m", "immediate", "-w", "stop"), true);
-            } catch (RuntimeException ignored) {
-                // removing the directory below is what matters
+                watchdog.getOutputStream().close(); // the watchdog stops the server and removes the directory
+                if (!watchdog.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    watchdog.destroyForcibly();
+                }
+            } catch (IOException ignored) {
+                // it is gone already; the directory is removed below
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // a temp directory left behind is harmless
+        if (postmasterPid > 0 && !exited(postmasterPid)) {
+            // the watchdog was killed on its own (and setpriv had no --pdeathsig)
+            PgTools.run(List.of("kill", "-QUIT", Long.toString(postmasterPid)), Map.of());
+        }
+        if (Files.exists(dir)) {
+            try (Stream<Path> walk = Files.walk(dir)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException ignored) {
+                // a temp directory left behind is harmless
+            }
         }
     }
 

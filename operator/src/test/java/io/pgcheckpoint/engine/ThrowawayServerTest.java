@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -58,6 +60,64 @@ class ThrowawayServerTest {
             assertNotEquals(0, ls.exitCode(), "nobody can list the server's directory: " + ls.stdout());
             assertEquals("rwx------", mode(pg.directory()));
         }
+    }
+
+    @Test
+    void serverAndDirectoryGoWhenTheJvmIsKilled() throws Exception {
+        Process child = childJvm(Map.of()).start();
+        Matcher started = null;
+        try {
+            started = awaitStarted(child);
+            long pid = Long.parseLong(started.group(2));
+            Path dir = Path.of(started.group(3));
+            int port = Integer.parseInt(started.group(1));
+            assertTrue(running(pid), "the postmaster runs while the drill does");
+            assertTrue(Files.isDirectory(dir));
+
+            child.destroyForcibly(); // SIGKILL: no shutdown hook runs
+            assertTrue(child.waitFor(10, TimeUnit.SECONDS));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while ((running(pid) || Files.exists(dir) || accepts(port)) && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertFalse(running(pid), "the postmaster " + pid + " outlived the JVM that started it");
+            assertFalse(accepts(port), "port " + port + " still accepts connections");
+            assertFalse(Files.exists(dir), dir + " outlived the JVM that started it");
+        } finally {
+            child.destroyForcibly();
+            if (started != null) {
+                // what today's leak would leave behind must not pile up on the test machine
+                long pid = Long.parseLong(started.group(2));
+                if (running(pid)) {
+                    PgTools.run(List.of("kill", "-QUIT", Long.toString(pid)), Map.of());
+                    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (running(pid) && System.nanoTime() < until) {
+                        Thread.sleep(100);
+                    }
+                }
+                PgTools.run(List.of("rm", "-rf", started.group(3)), Map.of());
+            }
+        }
+    }
+
+    @Test
+    void serverGoesWhenItsWatchdogIsKilled() throws Exception {
+        LocalPostgres pg = LocalPostgres.start(Fixtures.TOOLS, Progress.SILENT);
+        try {
+            long pid = Long.parseLong(Files.readAllLines(pg.directory().resolve("data/postmaster.pid")).get(0).strip());
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            long parent = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+            assertNotEquals(ProcessHandle.current().pid(), parent, "the postmaster is the watchdog's child");
+            assertEquals(0, PgTools.run(List.of("kill", "-KILL", Long.toString(parent)), Map.of()).exitCode());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (running(pid) && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertFalse(running(pid), "the postmaster " + pid + " outlived its watchdog");
+        } finally {
+            pg.close();
+        }
+        assertFalse(Files.exists(pg.directory()));
     }
 
     @Test
@@ -147,7 +207,25 @@ class ThrowawayServerTest {
         return PgTools.run(full, new HashMap<>());
     }
 
+    /** Alive and not a zombie. */
+    private static boolean running(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException e) {
+            return false;
+        }
+    }
 
+    private static boolean accepts(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
 
     private static String mode(Path p) throws IOException {
         return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
