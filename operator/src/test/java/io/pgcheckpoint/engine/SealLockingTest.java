@@ -155,6 +155,7 @@ class SealLockingTest {
             }
             ddl.awaitDdl();
             long selectMillis = select.get().get(60, TimeUnit.SECONDS);
+            System.out.println("lock cycle: the application's SELECT waited " + selectMillis + " ms; seal: " + ddl.lines);
             assertTrue(selectMillis < 10_000, "the application's SELECT waited " + selectMillis + " ms");
             assertEquals(1000L, Fixtures.ledger(m).get("public.aaa"));
             assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "cycle", null, 2).proven());
@@ -175,6 +176,7 @@ class SealLockingTest {
             CheckpointException e = assertTimeoutPreemptively(Duration.ofSeconds(60), () ->
                     assertThrows(CheckpointException.class, () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(request)));
             assertEquals("lock.timeout", e.code(), e.getMessage());
+            System.out.println("lock.timeout: " + e.getMessage());
             assertTrue(e.getMessage().contains("pid " + holderPid), e.getMessage());
             assertTrue(e.getMessage().contains("migration-tool"), e.getMessage());
             assertTrue(e.getMessage().contains("idle in transaction"), e.getMessage());
