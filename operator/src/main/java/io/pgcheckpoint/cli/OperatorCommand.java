@@ -7,6 +7,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgcheckpoint.controller.JobFactory;
 import io.pgcheckpoint.controller.OperatorApp;
+import io.pgcheckpoint.web.ApiHttp;
+import io.pgcheckpoint.web.CheckpointApi;
 import io.pgcheckpoint.web.OperatorHttp;
 import java.util.Arrays;
 import java.util.Set;
@@ -30,6 +32,20 @@ final class OperatorCommand implements Callable<Integer> {
             description = "Namespace of the leader-election Lease (env POD_NAMESPACE); without it no leader election.")
     String leaseNamespace;
 
+    @Option(names = "--api-port", defaultValue = "8081",
+            description = "Port of the HTTP API (/api/v1/...); 0 turns it off (default ${DEFAULT-VALUE}).")
+    int apiPort;
+
+    @Option(names = "--api-tls-cert", paramLabel = "FILE", description = "PEM certificate: serve the API over HTTPS (with --api-tls-key).")
+    java.nio.file.Path apiTlsCert;
+
+    @Option(names = "--api-tls-key", paramLabel = "FILE", description = "PEM private key of --api-tls-cert.")
+    java.nio.file.Path apiTlsKey;
+
+    @Option(names = "--api-max-wait", defaultValue = "30m",
+            description = "Longest a POST waits for its checkpoint before answering 504 (the checkpoint goes on; POST again to keep waiting). Default ${DEFAULT-VALUE}.")
+    String apiMaxWait;
+
     @Override
     public Integer call() throws Exception {
         Set<String> watched = namespaces == null ? Set.of()
@@ -39,14 +55,16 @@ final class OperatorCommand implements Callable<Integer> {
         Operator operator = OperatorApp.create(client, registry, JobFactory.fromEnvironment(), watched,
                 leaseNamespace == null || leaseNamespace.isBlank() ? null : leaseNamespace);
         CountDownLatch stopped = new CountDownLatch(1);
-        try (OperatorHttp http = new OperatorHttp(port, operator, registry)) {
+        ApiHttp api = apiPort == 0 ? null
+                : new ApiHttp(apiPort, CheckpointApi.create(client, CreateCommand.parseDuration(apiMaxWait)), apiTlsCert, apiTlsKey);
+        try (OperatorHttp http = new OperatorHttp(port, operator, registry); ApiHttp closeApi = api) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 operator.stop();
                 stopped.countDown();
             }, "operator-stop"));
             operator.start();
             System.err.println("pgcheckpoint operator started; watching " + (watched.isEmpty() ? "all namespaces" : watched)
-                    + "; http on :" + http.port());
+                    + "; http on :" + http.port() + (api == null ? "" : "; API on :" + api.port() + (apiTlsCert == null ? " (http)" : " (https)")));
             stopped.await();
         }
         return 0;

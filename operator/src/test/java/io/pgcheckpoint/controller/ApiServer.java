@@ -17,13 +17,13 @@ import java.util.stream.Stream;
  * compiled (nothing is downloaded). No kubelet or controllers run here: tests play the Job
  * controller's part by writing Job and Pod status themselves.
  */
-final class ApiServer {
+public final class ApiServer {
     static final String DEFAULT_DIR = "/var/cache/pgcheckpoint-testbed/kubeapitest";
 
     private ApiServer() {
     }
 
-    static KubeAPIServer start() throws IOException {
+    public static KubeAPIServer start() throws IOException {
         String dir = System.getenv().getOrDefault("KUBE_API_TEST_DIR", DEFAULT_DIR);
         Path k8s = Path.of(dir, "k8s");
         String version;
@@ -42,12 +42,12 @@ final class ApiServer {
         return server;
     }
 
-    static KubernetesClient client(KubeAPIServer server) {
+    public static KubernetesClient client(KubeAPIServer server) {
         return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build();
     }
 
     /** The CRDs exactly as the build generated them. */
-    static void applyCrds(KubernetesClient client) throws IOException {
+    public static void applyCrds(KubernetesClient client) throws IOException {
         for (String name : List.of("databases", "checkpoints", "restores")) {
             try (InputStream in = ApiServer.class.getResourceAsStream("/META-INF/fabric8/" + name + ".pgcheckpoint.io-v1.yml")) {
                 client.load(in).serverSideApply();
