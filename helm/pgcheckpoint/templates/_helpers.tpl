@@ -74,6 +74,12 @@ Rules on the namespaced resources the operator reconciles, for the ClusterRole
 - apiGroups: ["pgcheckpoint.io"]
   resources: ["databases/status", "checkpoints/status", "restores/status"]
   verbs: ["get", "patch", "update"]
+{{- if .Values.api.enabled }}
+# The HTTP API creates Checkpoints for callers whose own token may (checked with SubjectAccessReview).
+- apiGroups: ["pgcheckpoint.io"]
+  resources: ["checkpoints"]
+  verbs: ["create"]
+{{- end }}
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create", "delete"]
