@@ -79,6 +79,19 @@ final class Access {
         return caller;
     }
 
+    /** Whether the caller may, without failing: for a page that disables what it may not do. */
+    boolean allowed(Caller caller, String verb, String resource, String namespace) {
+        try {
+            authorize(caller, verb, resource, namespace);
+            return true;
+        } catch (ApiError e) {
+            if (e.status == 403) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
     /** 403 naming the missing permission unless the caller may do {@code verb} on {@code resource} in {@code namespace}. */
     void authorize(Caller caller, String verb, String resource, String namespace) {
         String key = caller.user() + "\n" + caller.uid() + "\n" + caller.groups() + "\n" + verb + "\n" + resource + "\n" + namespace;

@@ -18,7 +18,8 @@ import javax.net.ssl.SSLContext;
 /**
  * The API's own port: HTTPS when a certificate and key (PEM, e.g. a kubernetes.io/tls Secret
  * mounted as files) are given, plain HTTP otherwise, for use behind an Ingress that terminates TLS.
- * A request that waits for its checkpoint holds a thread, so the pool is bounded.
+ * The dashboard's page is served at {@code /}. A request that waits for its checkpoint holds a
+ * thread, so the pool is bounded.
  */
 public final class ApiHttp implements AutoCloseable {
     static final int MAX_CONCURRENT = 128;
@@ -39,6 +40,7 @@ public final class ApiHttp implements AutoCloseable {
             return t;
         }));
         server.createContext("/api/", api::handle);
+        server.createContext("/", Dashboard::serve);
         server.start();
     }
 

@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class CheckpointApi {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointApi.class);
-    private static final Pattern COLLECTION = Pattern.compile("/api/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/(checkpoints|databases)/?");
+    private static final Pattern COLLECTION = Pattern.compile("/api/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/(checkpoints|databases|access)/?");
     private static final Pattern ITEM = Pattern.compile("/api/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/checkpoints/([a-z0-9][-a-z0-9.]{0,252})");
     private static final int MAX_BODY = 64 * 1024;
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -79,6 +79,10 @@ public final class CheckpointApi {
     public record ErrorView(boolean ok, String error, String message) {
     }
 
+    /** What the caller may do in a namespace: the page shows or disables its buttons from it. */
+    public record AccessView(String user, boolean create, boolean list, String reason) {
+    }
+
     public record Items<T>(List<T> items) {
     }
 
@@ -101,6 +105,9 @@ public final class CheckpointApi {
             if (item.matches()) {
                 only(ex, "GET");
                 reply(ex, getOne(ex, item.group(1), item.group(3), query));
+            } else if (collection.matches() && collection.group(3).equals("access")) {
+                only(ex, "GET");
+                reply(ex, new Reply(200, accessOf(ex, collection.group(1))));
             } else if (collection.matches() && collection.group(3).equals("databases")) {
                 only(ex, "GET");
                 reply(ex, new Reply(200, databases(ex, collection.group(1))));
@@ -213,6 +220,15 @@ public final class CheckpointApi {
                         d.getStatus() == null ? null : d.getStatus().storeUri,
                         d.getStatus() == null ? null : d.getStatus().message))
                 .toList());
+    }
+
+    private AccessView accessOf(HttpExchange ex, String ns) {
+        Access.Caller caller = access.authenticate(ex.getRequestHeaders().getFirst("Authorization"));
+        boolean create = access.allowed(caller, "create", "checkpoints", ns);
+        boolean list = access.allowed(caller, "list", "checkpoints", ns);
+        return new AccessView(caller.user(), create, list, create ? null
+                : caller.user() + " may not create checkpoints.pgcheckpoint.io in namespace " + ns
+                        + ": ask for a RoleBinding to the pgcheckpoint-deployer ClusterRole");
     }
 
     /** Waits until Proven or Failed, or the wait is over; returns the checkpoint as it is then. */

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubeapitest.KubeAPIServer;
+
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -44,112 +44,33 @@ import org.junit.jupiter.api.io.TempDir;
  * part by writing the Checkpoint's status, which is all the API reads.
  */
 class CheckpointApiTest {
-    static final String NS = "shop";
+    static final String NS = ApiCluster.NS;
     static final ObjectMapper JSON = new ObjectMapper();
-    static KubeAPIServer server;
+    static ApiCluster cluster;
     static KubernetesClient admin;
     static ApiHttp api;
     static HttpClient http = HttpClient.newHttpClient();
     static String deployer;
     static String reader;
     static String stranger;
-    static final AtomicBoolean operating = new AtomicBoolean(true);
-    static CompletableFuture<Void> fakeOperator;
 
     @BeforeAll
     static void start() throws Exception {
-        server = ApiServer.start();
-        admin = ApiServer.client(server);
-        ApiServer.applyCrds(admin);
-        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
-        database("prod-api");
-        deployer = token("deployer", List.of("create", "get"), List.of());
-        reader = token("reader", List.of("get", "list"), List.of("list"));
-        stranger = token("stranger", List.of(), List.of());
-        api = new ApiHttp(0, CheckpointApi.create(admin, Duration.ofSeconds(20)), null, null);
-        fakeOperator = CompletableFuture.runAsync(CheckpointApiTest::operate);
+        cluster = ApiCluster.start();
+        admin = cluster.admin;
+        api = cluster.api;
+        deployer = cluster.deployer;
+        reader = cluster.reader;
+        stranger = cluster.stranger;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        operating.set(false);
-        fakeOperator.get();
-        api.close();
-        admin.close();
-        server.stop();
+        cluster.close();
     }
 
     static void database(String name) {
-        Database db = new Database();
-        db.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
-        DatabaseSpec spec = new DatabaseSpec();
-        spec.connection = new DatabaseSpec.Connection();
-        spec.connection.secretName = name + "-conn";
-        spec.connection.key = "uri";
-        spec.store = new DatabaseSpec.StoreSpec();
-        spec.store.bucket = "checkpoints";
-        db.setSpec(spec);
-        admin.resource(db).create();
-    }
-
-    /** A ServiceAccount bound to a Role with these verbs on checkpoints and databases, and a token for it. */
-    static String token(String name, List<String> checkpointVerbs, List<String> databaseVerbs) {
-        admin.serviceAccounts().inNamespace(NS).resource(new ServiceAccountBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
-        if (!checkpointVerbs.isEmpty()) {
-            admin.rbac().roles().inNamespace(NS).resource(new RoleBuilder().withNewMetadata().withName(name).endMetadata()
-                    .addToRules(new PolicyRuleBuilder().withApiGroups("pgcheckpoint.io").withResources("checkpoints").withVerbs(checkpointVerbs).build())
-                    .addToRules(new PolicyRuleBuilder().withApiGroups("pgcheckpoint.io").withResources("databases")
-                            .withVerbs(databaseVerbs.isEmpty() ? List.of("get") : databaseVerbs).build())
-                    .build()).create();
-            admin.rbac().roleBindings().inNamespace(NS).resource(new RoleBindingBuilder().withNewMetadata().withName(name).endMetadata()
-                    .withNewRoleRef("rbac.authorization.k8s.io", "Role", name)
-                    .addNewSubject().withKind("ServiceAccount").withName(name).withNamespace(NS).endSubject().build()).create();
-        }
-        return admin.serviceAccounts().inNamespace(NS).withName(name)
-                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
-                .getStatus().getToken();
-    }
-
-    /** Plays the operator: a new checkpoint is Proven a moment later, or Failed when its tag says so; "slow-" ones never finish. */
-    static void operate() {
-        while (operating.get()) {
-            for (Checkpoint c : admin.resources(Checkpoint.class).inNamespace(NS).list().getItems()) {
-                if (c.getStatus() != null || c.getSpec().tag.startsWith("slow-")) {
-                    continue;
-                }
-                boolean fail = c.getSpec().tag.startsWith("fail-");
-                CheckpointStatus s = new CheckpointStatus();
-                s.phase = fail ? Phase.Failed : Phase.Proven;
-                s.tag = c.getSpec().tag;
-                s.sealedAt = "2026-11-26T10:00:00Z";
-                s.finishedAt = "2026-11-26T10:00:30Z";
-                s.message = fail ? "the dump failed: authentication failed for user 'app': check the password in Secret prod-api-conn"
-                        : "restored into a throwaway PostgreSQL and 12 tables, 4200 rows matched the ledger";
-                s.archive = new CheckpointStatus.Archive();
-                s.archive.bytes = 432_345_678L;
-                s.ledger = new CheckpointStatus.LedgerSummary();
-                s.ledger.tables = 12;
-                s.ledger.totalRows = 4200L;
-                s.conditions.add(new ConditionBuilder().withType("Ready").withStatus(fail ? "False" : "True")
-                        .withReason(fail ? "ConnectionAuth" : "Proven").withLastTransitionTime("2026-11-26T10:00:30Z").build());
-                if (!fail) {
-                    s.drill = new CheckpointStatus.Drill();
-                }
-                c.setStatus(s);
-                try {
-                    Thread.sleep(300);
-                    admin.resource(c).updateStatus();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
+        cluster.database(name);
     }
 
     record Answer(int status, JsonNode body) {
@@ -270,7 +191,7 @@ class CheckpointApiTest {
         Answer dbs = call("GET", "/api/v1/namespaces/" + NS + "/databases", reader, null);
         assertEquals(200, dbs.status(), dbs.body().toString());
         assertEquals("prod-api", dbs.body().get("items").get(0).get("name").asText());
-        assertEquals(403, call("GET", "/api/v1/namespaces/" + NS + "/databases", deployer, null).status(), "deployer may not list databases");
+        assertEquals(403, call("GET", "/api/v1/namespaces/" + NS + "/databases", stranger, null).status(), "a stranger may not list databases");
         assertEquals(404, call("GET", "/api/v1/namespaces/" + NS + "/checkpoints/missing", reader, null).status());
     }
 
