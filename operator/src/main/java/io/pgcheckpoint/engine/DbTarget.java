@@ -263,6 +263,8 @@ public record DbTarget(String host, int port, String user, String password, Stri
         p.setProperty("sslmode", sslmode);
         p.setProperty("connectTimeout", Integer.toString(connectTimeoutSeconds));
         p.setProperty("ApplicationName", "pgcheckpoint");
+        // A server error's DETAIL can quote row values (a duplicate key's email): keep them out of messages.
+        p.setProperty("logServerErrorDetail", "false");
         for (Map.Entry<String, String> e : options.entrySet()) {
             switch (e.getKey()) {
                 case "sslrootcert", "sslcert", "sslkey", "sslpassword" -> p.setProperty(e.getKey(), e.getValue());

@@ -43,7 +43,21 @@ public final class FileStore implements Store {
 
     @Override
     public boolean exists(String key) {
-        return Files.exists(resolve(key));
+        return modified(key).isPresent();
+    }
+
+    /** Empty only when the file is known not to exist: a file that cannot be checked is an error, never "missing". */
+    @Override
+    public Optional<java.time.Instant> modified(String key) {
+        Path p = resolve(key);
+        try {
+            return Optional.of(Files.getLastModifiedTime(p).toInstant());
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new CheckpointException("store.read", "cannot check " + p + ": " + e.getMessage()
+                    + ": check the directory's permissions", e);
+        }
     }
 
     @Override

@@ -15,11 +15,12 @@ import java.util.function.Consumer;
  * behind the seal, and pg_dump's request then queues behind it: a cycle through the seal's
  * client, which PostgreSQL cannot detect, and which would hold the application's queries on
  * that table too. When pg_dump is blocked by a session that is itself blocked by the seal, the
- * watch reports it at once, so the seal can let go and try again. It stops once pg_dump holds
- * all the locks the seal holds: no cycle is possible after that.
+ * watch reports it at once, so the seal can let go and try again. It watches until pg_dump is
+ * done, polling less often once pg_dump holds every lock the seal holds.
  */
 final class LockWatch implements AutoCloseable {
     private static final long POLL_MILLIS = 100;
+    private static final long IDLE_POLL_MILLIS = 1000;
     private final Thread thread;
     private volatile boolean closed;
 
@@ -47,20 +48,24 @@ final class LockWatch implements AutoCloseable {
                 st.setArray(1, oids);
                 st.setInt(2, sealerPid);
                 st.setString(3, dumpApplication);
+                boolean allLocked = false;
                 while (!closed) {
                     try (ResultSet rs = st.executeQuery()) {
                         if (rs.next()) {
                             if (rs.getBoolean(3)) {
                                 int dumpPid = rs.getInt(1);
-                                onCycle.accept(SealLocks.describeConflicts(c, locked, List.of(sealerPid, dumpPid)));
+                                String conflicts = SealLocks.describeConflicts(c, locked, List.of(sealerPid, dumpPid));
+                                if (!closed) {
+                                    onCycle.accept(conflicts);
+                                }
                                 return;
                             }
-                            if (rs.getLong(2) >= locked.size()) {
-                                return;
-                            }
+                            allLocked = rs.getLong(2) >= locked.size();
                         }
                     }
-                    Thread.sleep(POLL_MILLIS);
+                    // Once pg_dump holds every lock the seal holds, nothing of the seal's can queue it
+                    // any more: keep an eye on it, less often, until it is done.
+                    Thread.sleep(allLocked ? IDLE_POLL_MILLIS : POLL_MILLIS);
                 }
             }
         } catch (SQLException | CheckpointException e) {

@@ -23,7 +23,8 @@ public record Manifest(
         /** What the dump left out on purpose; null when nothing was. */
         Exclusions excluded) {
 
-    public static final int FORMAT_VERSION = 1;
+    /** 2: materialized views listed apart from the counted tables; extension configuration tables counted with their filter. */
+    public static final int FORMAT_VERSION = 2;
     public static final String ARCHIVE = "archive.dump";
     public static final String MANIFEST = "manifest.json";
     public static final String DRILL = "drill.json";
@@ -31,7 +32,16 @@ public record Manifest(
     public record Archive(String file, long bytes, String sha256, String format, String compression) {
     }
 
-    public record LedgerSummary(int tableCount, long totalRows, long largeObjects, List<Ledger.Entry> tables) {
+    public record LedgerSummary(int tableCount, long totalRows, long largeObjects, List<Ledger.Entry> tables,
+                                /** Populated materialized views the restore must refresh; null in format 1. */
+                                List<Ledger.View> materializedViews) {
+        public LedgerSummary(int tableCount, long totalRows, long largeObjects, List<Ledger.Entry> tables) {
+            this(tableCount, totalRows, largeObjects, tables, List.of());
+        }
+
+        public List<Ledger.View> views() {
+            return materializedViews == null ? List.of() : materializedViews;
+        }
     }
 
     public record Timings(long countMillis, long dumpMillis, long totalMillis) {

@@ -28,12 +28,12 @@ final class ReadAccess {
         List<String> tables = new ArrayList<>();
         List<String> tableNames = new ArrayList<>();
         for (Ledger.Relation r : relations) {
-            if (r.relkind() == 'p' || (r.relkind() == 'm' && !r.populated())) {
-                continue; // nothing of theirs is read
+            if (r.relkind() == 'p' || r.relkind() == 'm') {
+                continue; // nothing of theirs is read: partitioned tables store no rows, views are refreshed on restore
             }
-            if (!r.schemaUsage()) {
+            if (Boolean.FALSE.equals(r.schemaUsage())) {
                 schemas.merge(r.schema(), 1, Integer::sum);
-            } else if (!r.canSelect()) {
+            } else if (Boolean.FALSE.equals(r.canSelect())) {
                 tables.add(r.display());
                 tableNames.add(TableNames.join(r.schema(), r.name()));
             }

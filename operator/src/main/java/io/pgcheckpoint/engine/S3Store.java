@@ -219,14 +219,18 @@ public final class S3Store implements Store {
 
     @Override
     public boolean exists(String key) {
+        return modified(key).isPresent();
+    }
+
+    @Override
+    public Optional<java.time.Instant> modified(String key) {
         try {
-            s3.headObject(b -> b.bucket(bucket).key(objectKey(key)));
-            return true;
+            return Optional.of(s3.headObject(b -> b.bucket(bucket).key(objectKey(key))).lastModified());
         } catch (NoSuchKeyException e) {
-            return false;
+            return Optional.empty();
         } catch (S3Exception e) {
             if (e.statusCode() == 404 && !"NoSuchBucket".equals(e.awsErrorDetails().errorCode())) {
-                return false;
+                return Optional.empty();
             }
             throw failure(Call.HEAD, key, e);
         } catch (SdkException e) {

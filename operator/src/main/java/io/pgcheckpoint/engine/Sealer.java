@@ -9,10 +9,12 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -67,9 +69,10 @@ public final class Sealer {
         String pgDumpVersion = tools.version("pg_dump");
         progress.step("connecting to " + request.db().describe());
         try (Connection c = Db.connect(request.db()); Connection meta = Db.connect(request.db());
-             Run run = new Run(request.limits(), c)) {
+             Run run = new Run(request.limits(), c, meta)) {
             Db.clearTimeouts(c);
             Db.clearTimeouts(meta);
+            int sealerPid = (int) Db.queryLong(c, "SELECT pg_backend_pid()");
             String serverVersion = Db.queryString(c, "SHOW server_version");
             int serverMajor = Db.serverMajor(c);
             if (PgTools.major(pgDumpVersion) < serverMajor) {
@@ -79,13 +82,14 @@ public final class Sealer {
             }
             for (int attempt = 1; ; attempt++) {
                 try {
-                    Sealed sealed = attempt(request, c, meta, run);
+                    Sealed sealed = attempt(request, c, meta, run, sealerPid);
                     long totalRows = sealed.entries().stream().mapToLong(Ledger.Entry::rows).sum();
                     Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, tag, request.commit(), request.reason(),
                             request.db().describe(), createdAt, sealed.snapshotTime(), serverVersion, pgDumpVersion,
                             new Manifest.Archive(Manifest.ARCHIVE, sealed.dump().bytes(), sealed.dump().sha256(), "custom",
                                     "gzip:" + request.compression()),
-                            new Manifest.LedgerSummary(sealed.entries().size(), totalRows, sealed.largeObjects(), sealed.entries()),
+                            new Manifest.LedgerSummary(sealed.entries().size(), totalRows, sealed.largeObjects(), sealed.entries(),
+                                    sealed.views()),
                             new Manifest.Timings(sealed.countMillis(), sealed.dump().millis(), millisSince(started)),
                             request.exclusions().schemas().isEmpty() && request.exclusions().tables().isEmpty() ? null : request.exclusions());
                     writeManifest(store, tag, manifest);
@@ -110,35 +114,42 @@ public final class Sealer {
 
     static final int MAX_ATTEMPTS = 6;
 
-    private record Sealed(Instant snapshotTime, Dump.Result dump, List<Ledger.Entry> entries, long largeObjects,
-                          long countMillis) {
+    private record Sealed(Instant snapshotTime, Dump.Result dump, List<Ledger.Entry> entries, List<Ledger.View> views,
+                          long largeObjects, long countMillis) {
     }
 
     /**
      * One attempt: list, check, lock, snapshot, dump and count. Throws {@link SealLocks.Retry}
-     * when the schema moved or a lock queue would cycle, having released everything.
+     * when the schema moved or a lock queue would cycle, having released everything. Every
+     * failure goes through {@link Run#explain}, so a deadline or a cycle that interrupted a
+     * statement is reported as such, not as the statement's cancellation.
      */
-    private Sealed attempt(Request request, Connection c, Connection meta, Run run) throws SQLException {
-        run.check();
-        List<Ledger.Relation> listed = Ledger.relations(meta, request.exclusions());
-        ReadAccess.refuseUnreadable(meta, listed);
-        ReadAccess.refuseHiddenRows(meta, listed);
-        int sealerPid = (int) Db.queryLong(c, "SELECT pg_backend_pid()");
-        long lockable = listed.stream().filter(Ledger.Relation::lockable).count();
-        progress.step("locking " + lockable + " tables in ACCESS SHARE mode (waiting at most "
-                + seconds(request.limits().lockWait()) + " for any one)");
-        c.setAutoCommit(false);
-        c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-        c.setReadOnly(true);
+    private Sealed attempt(Request request, Connection c, Connection meta, Run run, int sealerPid) throws SQLException {
         Dump dump = null;
         String dumpApplication = null;
         try {
+            run.check();
+            if (!c.getAutoCommit()) {
+                // The snapshot must come after the locks: never start inside a transaction left open.
+                throw new CheckpointException("database.error", "the sealing session did not end its last attempt "
+                        + "cleanly, so nothing was sealed: seal again");
+            }
+            List<Ledger.Relation> listed = Ledger.relations(meta, request.exclusions(), true);
+            ReadAccess.refuseUnreadable(meta, listed);
+            ReadAccess.refuseHiddenRows(meta, listed);
+            long lockable = listed.stream().filter(Ledger.Relation::lockable).count();
+            progress.step("locking " + lockable + " tables in ACCESS SHARE mode (waiting at most "
+                    + seconds(request.limits().lockWait()) + " for any one)");
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            c.setReadOnly(true);
             Set<Long> locked;
             try {
                 locked = SealLocks.lockAll(c, listed, request.limits().lockWait());
             } catch (SQLException e) {
                 throw run.explain(e, () -> lockFailure(e, meta, listed, sealerPid, request.limits()));
             }
+            run.check();
             // Like pg_dump: an error instead of silently filtered rows.
             Db.execute(c, "SET LOCAL row_security = off");
             String snapshot;
@@ -149,7 +160,8 @@ public final class Sealer {
                 snapshot = rs.getString(1);
                 snapshotTime = rs.getTimestamp(2).toInstant();
             }
-            List<Ledger.Relation> relations = Ledger.relations(c, request.exclusions());
+            // In the snapshot, dropped-while-read relations stay listed, so an unlocked one means a retry.
+            List<Ledger.Relation> relations = Ledger.relations(c, request.exclusions(), false);
             SealLocks.verifyCovered(relations, SealLocks.held(c));
             List<Ledger.Relation> counted = Ledger.counted(relations);
             progress.step("snapshot " + snapshot + " exported with " + locked.size() + " tables locked; dumping "
@@ -166,7 +178,7 @@ public final class Sealer {
             try (LockWatch watch = new LockWatch(request.db(), dumpApplication, sealerPid, locked, run::cycle)) {
                 long countStart = System.nanoTime();
                 try {
-                    entries = Ledger.countAll(c, counted, progress);
+                    entries = Ledger.countAll(c, counted, progress, run::check);
                     largeObjects = Ledger.largeObjects(c);
                 } catch (SQLException e) {
                     throw run.explain(e, () -> new CheckpointException("ledger.count", "counting rows failed: "
@@ -187,21 +199,34 @@ public final class Sealer {
             run.check();
             dump.commit();
             dump = null;
-            return new Sealed(snapshotTime, result, entries, largeObjects, countMillis);
+            return new Sealed(snapshotTime, result, entries, Ledger.views(relations), largeObjects, countMillis);
+        } catch (SQLException e) {
+            throw run.explain(e, () -> new CheckpointException("database.error", "database error while sealing '"
+                    + request.tag() + "': " + e.getMessage(), e));
         } finally {
             run.watching(null);
             if (dump != null) {
                 dump.cancel();
                 endSession(meta, dumpApplication);
             }
-            try {
-                c.rollback();
-                c.setAutoCommit(true);
-            } catch (SQLException ignored) {
-                // the connection is gone; closing it is all that is left
-            }
+            endTransaction(c);
         }
     }
+
+    /** Rolls back and returns to autocommit; a session that cannot is closed, and the next attempt refuses it. */
+    private static void endTransaction(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException ignored) {
+            // gone: the check at the next attempt's start reports it
+        }
+        try {
+            c.setAutoCommit(true);
+        } catch (SQLException ignored) {
+            // likewise
+        }
+    }
+
     /**
      * A manifest makes a checkpoint, and is never replaced. An archive without one is what a
      * seal killed between the two leaves behind: not a checkpoint, so it must not burn the tag.
@@ -211,12 +236,25 @@ public final class Sealer {
             throw new CheckpointException("store.exists", "checkpoint '" + tag + "' already exists in " + store.uri()
                     + ": checkpoints are never overwritten; choose a new tag");
         }
-        if (store.exists(Manifest.key(tag, Manifest.ARCHIVE))) {
-            progress.step("removing " + store.uri(Manifest.key(tag, Manifest.ARCHIVE))
-                    + ": an archive without a manifest, left by a seal that did not finish");
-            store.delete(Manifest.key(tag, Manifest.ARCHIVE));
+        String archive = Manifest.key(tag, Manifest.ARCHIVE);
+        Optional<Instant> written = store.modified(archive);
+        if (written.isEmpty()) {
+            return;
         }
+        // A seal writes its manifest right after its archive: a younger orphan may be another
+        // seal of this tag finishing, whose archive must not be taken away from it.
+        Duration age = Duration.between(written.get(), Instant.now());
+        if (age.compareTo(ORPHAN_AGE) < 0) {
+            throw new CheckpointException("store.incomplete", store.uri(archive) + " has no manifest and was written "
+                    + Math.max(0, age.toSeconds()) + " s ago: another seal of '" + tag + "' may be finishing. Seal again in "
+                    + ORPHAN_AGE.toSeconds() + " s (an archive without a manifest is then replaced), or choose another tag");
+        }
+        progress.step("removing " + store.uri(archive) + ": an archive without a manifest, left by a seal that did not finish");
+        store.delete(archive);
     }
+
+    /** How old an archive without a manifest must be before a new seal of its tag replaces it. */
+    static final Duration ORPHAN_AGE = Duration.ofSeconds(60);
 
     private CheckpointException lockFailure(SQLException e, Connection meta, List<Ledger.Relation> listed, int sealerPid,
                                             Limits limits) {
@@ -295,13 +333,15 @@ public final class Sealer {
         private final java.util.concurrent.ScheduledExecutorService timer;
         private final Limits limits;
         private final Connection sealing;
+        private final Connection meta;
         private volatile Dump dump;
         private volatile CheckpointException timedOut;
         private volatile String cycle;
 
-        Run(Limits limits, Connection sealing) {
+        Run(Limits limits, Connection sealing, Connection meta) {
             this.limits = limits;
             this.sealing = sealing;
+            this.meta = meta;
             this.timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "seal-deadline");
                 t.setDaemon(true);
@@ -310,8 +350,12 @@ public final class Sealer {
             timer.schedule(this::timeout, limits.timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         }
 
+        /** The pg_dump to stop if the work is interrupted; one that starts after the signal is stopped at once. */
         void watching(Dump running) {
             dump = running;
+            if (running != null && (timedOut != null || cycle != null)) {
+                running.kill();
+            }
         }
 
         private void timeout() {
@@ -331,16 +375,24 @@ public final class Sealer {
             if (running != null) {
                 running.kill();
             }
-            try {
-                sealing.unwrap(org.postgresql.core.BaseConnection.class).cancelQuery();
-            } catch (SQLException ignored) {
-                // nothing running, or the connection is gone: either way the work stops
+            for (Connection c : List.of(sealing, meta)) {
+                try {
+                    c.unwrap(org.postgresql.core.BaseConnection.class).cancelQuery();
+                } catch (SQLException ignored) {
+                    // nothing running, or the connection is gone: check() stops the work between statements
+                }
             }
         }
 
+        /** Between two steps: stop for the deadline, or start again for a lock cycle. */
         void check() {
             if (timedOut != null) {
                 throw timedOut;
+            }
+            String seen = cycle;
+            if (seen != null) {
+                cycle = null;
+                throw new SealLocks.Retry(seen + " queued between the seal's locks and pg_dump's");
             }
         }
 
@@ -367,6 +419,11 @@ public final class Sealer {
         try {
             store.putNew(Manifest.key(tag, Manifest.MANIFEST), Json.bytes(manifest));
         } catch (CheckpointException e) {
+            if (e.code().equals("store.exists")) {
+                // Another seal of this tag finished first: the archive under the key may be its own now.
+                throw new CheckpointException("store.exists", "another seal of '" + tag + "' finished first, so this one "
+                        + "was not sealed and left the checkpoint as it is: " + e.getMessage(), e);
+            }
             // An archive without a manifest is not a checkpoint; remove the one this run wrote.
             try {
                 store.delete(Manifest.key(tag, Manifest.ARCHIVE));

@@ -21,6 +21,9 @@ public interface Store extends AutoCloseable {
 
     boolean exists(String key);
 
+    /** When the object was written, or empty when there is none. */
+    Optional<java.time.Instant> modified(String key);
+
     /** Starts a streaming write of a new object; nothing is visible under {@code key} until {@link Upload#commit()}. */
     Upload create(String key);
 

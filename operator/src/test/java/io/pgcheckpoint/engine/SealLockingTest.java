@@ -53,6 +53,10 @@ class SealLockingTest {
                 CREATE TABLE moving_a (id int);
                 CREATE TABLE moving_b (id int);
                 INSERT INTO moving_a SELECT generate_series(1, 1000);
+                CREATE TABLE rewritten (v int);
+                INSERT INTO rewritten SELECT generate_series(1, 500);
+                CREATE TABLE refilled (v int);
+                INSERT INTO refilled SELECT generate_series(1, 300);
                 """);
     }
 
@@ -103,15 +107,15 @@ class SealLockingTest {
         }
     }
 
+    /** Statements that are not MVCC-safe: each makes the table look empty to an older snapshot. */
     @ParameterizedTest
     @ValueSource(strings = {
             "ALTER TABLE %s ALTER COLUMN id TYPE bigint",
-            "TRUNCATE %s",
-            "VACUUM FULL %s",
-            "CLUSTER %s USING %s_id"})
+            "ALTER TABLE %s ADD COLUMN r float8 DEFAULT random()",
+            "TRUNCATE %s"})
     void tableRewrittenRightAfterTheSnapshotIsNeitherLedgeredNorDumpedEmpty(String ddlTemplate, @TempDir Path dir) throws Exception {
         freshVictim("zzz");
-        DdlAtSnapshot ddl = new DdlAtSnapshot(ddlTemplate.formatted("zzz", "zzz"));
+        DdlAtSnapshot ddl = new DdlAtSnapshot(ddlTemplate.formatted("zzz"));
         try (Store store = new FileStore(dir)) {
             Manifest m = assertTimeoutPreemptively(Duration.ofSeconds(90),
                     () -> new Sealer(Fixtures.TOOLS, ddl).seal(Fixtures.request(app, store, "rewrite")));
@@ -188,13 +192,16 @@ class SealLockingTest {
     }
 
     @Test
-    void theWholeSealIsBoundedByItsTimeout(@TempDir Path dir) {
+    void theWholeSealIsBoundedByItsTimeout(@TempDir Path dir) throws Exception {
         try (Store store = new FileStore(dir)) {
             Sealer.Request request = Fixtures.request(app, store, "slow")
                     .withLimits(new Sealer.Limits(Duration.ofSeconds(30), Duration.ofMillis(700)));
+            long start = System.nanoTime();
             CheckpointException e = assertTimeoutPreemptively(Duration.ofSeconds(30), () ->
                     assertThrows(CheckpointException.class, () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(request)));
+            long millis = (System.nanoTime() - start) / 1_000_000;
             assertEquals("seal.timeout", e.code(), e.getMessage());
+            assertTrue(millis < 4000, "a 0.7 s timeout stopped the seal after " + millis + " ms");
             assertTrue(e.getMessage().contains("--timeout"), e.getMessage());
             assertTrue(store.listTags().isEmpty());
             assertFalse(dir.resolve("slow/archive.dump").toFile().exists());
@@ -204,6 +211,9 @@ class SealLockingTest {
             do {
                 left = Fixtures.count(app, "SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' "
                         + "AND application_name LIKE 'pgcheckpoint%' AND pid <> pg_backend_pid() AND state <> 'idle'");
+                if (left > 0) {
+                    Thread.sleep(100);
+                }
             } while (left > 0 && System.nanoTime() < deadline);
             assertEquals(0L, left, "sessions of the seal still running after its timeout");
         }
@@ -233,12 +243,95 @@ class SealLockingTest {
                 upload.stream().write("half an archive".getBytes());
                 upload.commit();
             }
+            java.nio.file.Files.setLastModifiedTime(dir.resolve("burnt/archive.dump"),
+                    java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(Duration.ofMinutes(2))));
             Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, store, "burnt"));
             assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "burnt", null, 2).proven());
             assertEquals(m.archive().bytes(), java.nio.file.Files.size(dir.resolve("burnt/archive.dump")));
             // a complete checkpoint is still never replaced
             assertEquals("store.exists", assertThrows(CheckpointException.class,
                     () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, store, "burnt"))).code());
+        }
+    }
+
+    /** The deadline also ends a seal that is waiting for a lock, not only one that is dumping. */
+    @Test
+    void theTimeoutEndsALockWait(@TempDir Path dir) throws Exception {
+        freshVictim("gate");
+        try (Connection holder = Db.connect(app); Store store = new FileStore(dir)) {
+            holder.setAutoCommit(false);
+            Db.execute(holder, "LOCK TABLE gate IN ACCESS EXCLUSIVE MODE");
+            Sealer.Request request = Fixtures.request(app, store, "waits")
+                    .withLimits(new Sealer.Limits(Duration.ofSeconds(60), Duration.ofSeconds(1)));
+            long start = System.nanoTime();
+            CheckpointException e = assertThrows(CheckpointException.class, () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(request));
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertEquals("seal.timeout", e.code(), e.getMessage());
+            assertTrue(millis < 5000, "a 1 s timeout ended a lock wait after " + millis + " ms");
+            holder.rollback();
+        }
+    }
+
+    /**
+     * The snapshot is taken after the locks, not before: a row committed while the seal waits
+     * for its last lock is in the ledger. (Were the snapshot taken first, the row would be missing
+     * while pg_dump, which starts later, could still see a table rewritten in between.)
+     */
+    @Test
+    void theSnapshotIsTakenOnlyOnceEveryTableIsLocked(@TempDir Path dir) throws Exception {
+        freshVictim("gate2");
+        Fixtures.sql(app, "DROP TABLE IF EXISTS late; CREATE TABLE late (id int)");
+        try (Connection holder = Db.connect(app); Store store = new FileStore(dir)) {
+            holder.setAutoCommit(false);
+            Db.execute(holder, "LOCK TABLE gate2 IN ACCESS EXCLUSIVE MODE");
+            CompletableFuture<Manifest> seal = CompletableFuture.supplyAsync(
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, store, "after-locks")));
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (Fixtures.count(app, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    + "WHERE c.relname = 'gate2' AND NOT l.granted") == 0) {
+                assertTrue(System.nanoTime() < deadline, "the seal never waited for the gate");
+                Thread.sleep(50);
+            }
+            Fixtures.sql(app, "INSERT INTO late VALUES (1)");
+            holder.rollback();
+            Manifest m = seal.get(60, TimeUnit.SECONDS);
+            assertEquals(1L, Fixtures.ledger(m).get("public.late"), "the snapshot was taken before the seal had its locks");
+        }
+    }
+
+    /** A manifest that another seal of the same tag wrote first: this seal fails and takes nothing away. */
+    @Test
+    void aSealThatLosesTheRaceForItsTagDeletesNothing(@TempDir Path dir) throws Exception {
+        try (FileStore files = new FileStore(dir)) {
+            Store racing = new ForwardingStore(files) {
+                @Override
+                public void putNew(String key, byte[] data) {
+                    if (key.endsWith("manifest.json")) {
+                        files.putNew(key, "{\"from\":\"the other seal\"}".getBytes());
+                    }
+                    files.putNew(key, data);
+                }
+            };
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, racing, "raced")));
+            assertEquals("store.exists", e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("another seal of 'raced' finished first"), e.getMessage());
+            assertTrue(java.nio.file.Files.exists(dir.resolve("raced/archive.dump")), "the archive under the winner's manifest was deleted");
+        }
+    }
+
+    /** An archive without a manifest younger than a minute may be another seal finishing: not touched. */
+    @Test
+    void aFreshArchiveWithoutManifestIsLeftToTheSealThatIsWritingIt(@TempDir Path dir) throws Exception {
+        try (Store store = new FileStore(dir)) {
+            try (Store.Upload upload = store.create("young/archive.dump")) {
+                upload.stream().write("being finished by another seal".getBytes());
+                upload.commit();
+            }
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, store, "young")));
+            assertEquals("store.incomplete", e.code(), e.getMessage());
+            assertEquals("being finished by another seal", java.nio.file.Files.readString(dir.resolve("young/archive.dump")));
         }
     }
 
@@ -282,6 +375,9 @@ class SealLockingTest {
                     }
                     try {
                         Db.execute(c, "ALTER TABLE small_2 ADD COLUMN c" + i + " int");
+                        // rewrites and a truncate-and-refill: an older snapshot would see these tables empty
+                        Db.execute(c, "ALTER TABLE rewritten ALTER COLUMN v TYPE " + (i % 2 == 0 ? "bigint" : "int"));
+                        Db.execute(c, "BEGIN; TRUNCATE refilled; INSERT INTO refilled SELECT generate_series(1, 300); COMMIT");
                     } catch (SQLException e) {
                         // the application's own lock_timeout may give up waiting for a seal: its choice
                         if (!"55P03".equals(e.getSQLState())) {
@@ -309,6 +405,8 @@ class SealLockingTest {
                     var ledger = Fixtures.ledger(m);
                     assertEquals(1000L, ledger.get("public.moving_a") + ledger.get("public.moving_b"),
                             "the ledger is not one consistent snapshot: " + ledger.get("public.moving_a") + " + " + ledger.get("public.moving_b"));
+                    assertEquals(500L, ledger.get("public.rewritten"), "a table rewritten during the seal was ledgered short");
+                    assertEquals(300L, ledger.get("public.refilled"), "a table truncated and refilled during the seal was ledgered short");
                     DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, tag, null, 2);
                     assertTrue(report.proven(), () -> "mismatches: " + report.mismatches());
                     proven++;

@@ -1,0 +1,70 @@
+package io.pgcheckpoint.engine;
+
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/** A real store with a test's hook in front of some of its calls. */
+class ForwardingStore implements Store {
+    private final Store delegate;
+
+    ForwardingStore(Store delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override
+    public String uri() {
+        return delegate.uri();
+    }
+
+    @Override
+    public boolean exists(String key) {
+        return delegate.exists(key);
+    }
+
+    @Override
+    public Optional<Instant> modified(String key) {
+        return delegate.modified(key);
+    }
+
+    @Override
+    public Upload create(String key) {
+        return delegate.create(key);
+    }
+
+    @Override
+    public void putNew(String key, byte[] data) {
+        delegate.putNew(key, data);
+    }
+
+    @Override
+    public void put(String key, byte[] data) {
+        delegate.put(key, data);
+    }
+
+    @Override
+    public InputStream open(String key) {
+        return delegate.open(key);
+    }
+
+    @Override
+    public Optional<byte[]> read(String key) {
+        return delegate.read(key);
+    }
+
+    @Override
+    public List<String> listTags() {
+        return delegate.listTags();
+    }
+
+    @Override
+    public void delete(String key) {
+        delegate.delete(key);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}
