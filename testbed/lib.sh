@@ -12,12 +12,21 @@ REPO_DIR="$(cd "$TESTBED_DIR/.." && pwd)"
 # (1.35 refuses to start on cgroup v1). K8S_VERSION must match go.mod.
 K8S_VERSION="v1.34.4"
 HELM_VERSION="v3.19.5"          # must match helm/go.mod
+PROMETHEUS_VERSION="v3.16.0"    # promtool; promtool/go.mod pins Go module version v0.316.0
+ARGOCD_VERSION="v3.5.3"         # must match argocd-lua/go.mod
 DEBIAN_SUITE="bookworm"
 PG_MAJOR="15"
 
 CACHE="${PGCK_TESTBED_CACHE:-/var/cache/pgcheckpoint-testbed}"
 K8S_BIN="$CACHE/k8s-$K8S_VERSION/bin"
 HELM_BIN="$CACHE/helm-$HELM_VERSION/bin"
+# Tools of scripts/chart-test, keyed by a hash of their module files so that worktrees with
+# different pins or sources never overwrite each other's build.
+src_key() { # files... -> 12 hex digits
+  cat "$@" | sha256sum | cut -c1-12
+}
+PROMTOOL_BIN="$CACHE/promtool-$PROMETHEUS_VERSION-$(src_key "$TESTBED_DIR/promtool/go.mod" "$TESTBED_DIR/promtool/go.sum")/bin"
+ARGOCD_LUA_BIN="$CACHE/argocd-lua-$ARGOCD_VERSION-$(src_key "$TESTBED_DIR/argocd-lua/go.mod" "$TESTBED_DIR/argocd-lua/go.sum" "$TESTBED_DIR/argocd-lua/main.go")/bin"
 IMAGE_CACHE="$CACHE/images"
 KUBE_API_TEST_DIR="${KUBE_API_TEST_DIR:-$CACHE/kubeapitest}"
 STATE="${PGCK_TESTBED_STATE:-/var/lib/pgcheckpoint-testbed}"

@@ -109,3 +109,22 @@ Rules on the namespaced resources the operator reconciles, for the ClusterRole
   resources: ["subjectaccessreviews"]
   verbs: ["create"]
 {{- end }}
+
+{{/* A monitoring duration (a number and one of s, m, h, d, w, e.g. 30m or 7d) in seconds. */}}
+{{- define "pgcheckpoint.seconds" -}}
+{{- $d := toString . -}}
+{{- if not (regexMatch "^[0-9]+[smhdw]$" $d) -}}
+{{- fail (printf "monitoring durations are a number and one unit of s, m, h, d, w (e.g. 30m, 7d), not %q" $d) -}}
+{{- end -}}
+{{- $unit := regexFind "[smhdw]$" $d -}}
+{{- mul (int (trimSuffix $unit $d)) (get (dict "s" 1 "m" 60 "h" 3600 "d" 86400 "w" 604800) $unit) -}}
+{{- end }}
+
+{{/*
+Label matchers of an alert expression: monitoring.prometheusRule.seriesSelector plus .extra,
+e.g. {job="pgcheckpoint",phase="Dumping"}; nothing when both are empty.
+*/}}
+{{- define "pgcheckpoint.series" -}}
+{{- $m := compact (list .root.Values.monitoring.prometheusRule.seriesSelector .extra) | join "," -}}
+{{- if $m }}{ {{- $m -}} }{{ end -}}
+{{- end }}

@@ -66,6 +66,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
                         .stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
                 .withPrimaryToSecondaryMapper((Checkpoint c) -> Set.of(new ResourceID(c.getSpec().database, c.getMetadata().getNamespace())))
                 .build(), context);
+        metrics.observeDatabases(() -> databaseSource.list(d -> true));
         return List.of(jobSource, podSource, databaseSource);
     }
 

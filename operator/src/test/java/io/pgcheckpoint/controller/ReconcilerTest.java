@@ -187,6 +187,20 @@ class ReconcilerTest {
         String metrics = registry.scrape();
         assertTrue(metrics.contains("pgcheckpoint_checkpoints{phase=\"Proven\"} 1.0"), metrics);
         assertTrue(metrics.contains("pgcheckpoint_archive_bytes_count"), metrics);
+        // what the chart's alerts read: the Database from the informer cache, its newest Proven checkpoint
+        String labels = "{database=\"prod\",namespace=\"" + ns + "\"} ";
+        assertEquals(java.time.Instant.parse(c.getStatus().finishedAt).getEpochSecond(),
+                sample(metrics, "pgcheckpoint_last_proven_timestamp_seconds" + labels), 0.001, metrics);
+        Database db = client.resources(Database.class).inNamespace(ns).withName("prod").get();
+        assertEquals(java.time.Instant.parse(db.getMetadata().getCreationTimestamp()).getEpochSecond(),
+                sample(metrics, "pgcheckpoint_database_created_timestamp_seconds" + labels), 0.001, metrics);
+        assertEquals(0.0, sample(metrics, "pgcheckpoint_oldest_unfinished_checkpoint_age_seconds{phase=\"Drilling\"} "), metrics);
+    }
+
+    /** The value of the sample whose line starts with nameAndLabels (ending in a space), or NaN. */
+    static double sample(String scrape, String nameAndLabels) {
+        return scrape.lines().filter(l -> l.startsWith(nameAndLabels)).mapToDouble(l -> Double.parseDouble(l.substring(nameAndLabels.length())))
+                .findFirst().orElse(Double.NaN);
     }
 
     @Test

@@ -1,7 +1,12 @@
--- Argo CD health check for pgcheckpoint.io/Checkpoint:
--- Proven -> Healthy, Failed -> Degraded, anything else -> Progressing,
+-- Argo CD health check for pgcheckpoint.io/Checkpoint (https://github.com/pgcheckpoint/pgcheckpoint):
+-- Proven -> Healthy, Failed -> Degraded, being deleted or any other phase -> Progressing,
 -- with the Checkpoint's status.message as the message.
 local hs = {}
+if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
+  hs.status = "Progressing"
+  hs.message = "Checkpoint is being deleted"
+  return hs
+end
 local status = obj.status
 if status == nil or status.phase == nil then
   hs.status = "Progressing"
