@@ -400,6 +400,11 @@ final class ArchiveSchema {
                 if (!t.get(0).is("CREATE")) {
                     return false;
                 }
+                int i = Sql.find(t, 0, "STATISTICS") + 1;
+                if (Sql.startsWith(t, i, "IF", "NOT", "EXISTS")) {
+                    i += 3;
+                }
+                f.objectName = QName.of(Sql.name(t, i));
                 int from = Sql.find(t, 0, "FROM");
                 if (from >= 0) {
                     f.target = QName.of(Sql.name(t, from + 1));

@@ -451,8 +451,11 @@ public final class Restorer {
         final Set<Integer> skipped = new HashSet<>();
         /** Sequences a recreated table's defaults need that are gone and come from the archive too. */
         final Set<QName> missingSequences = new HashSet<>();
+        /** Indexes, constraints, triggers, ... of refilled tables that a migration dropped: put back after the rows. */
+        final List<Facts> missing = new ArrayList<>();
         List<Relation> dataOrder = List.of();
         List<Toc.Entry> script = List.of();
+        List<Toc.Entry> postScript = List.of();
         List<Toc.Entry> matviewScript = List.of();
         Roles roles;
         /** Side by side: live name -> restored name, temporary parents, and what follows the script. */
@@ -574,6 +577,7 @@ public final class Restorer {
         }
         refuseWhenReferenced(c, p, w);
         planRecreation(c, p, w, recreated);
+        planMissingPieces(c, p, w);
         planDataOrder(c, p, w);
         buildScripts(p, w);
         describeReplace(c, p, w);
@@ -772,6 +776,64 @@ public final class Restorer {
                 .map(x -> x.replaceAll("\\s+", " ")).collect(Collectors.joining(" "));
     }
 
+    /** A refilled table keeps its live definition, but what it had at the checkpoint and lost since is put back. */
+    private static void planMissingPieces(Connection c, Prepared p, Work w) throws SQLException {
+        for (Relation r : w.refill) {
+            long oid = w.live.get(r.name).oid();
+            List<String> names = new ArrayList<>();
+            for (Facts f : p.schema.belongings(r)) {
+                boolean missing = switch (f.kind()) {
+                    case "CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT" -> f.object != null && !constraintExists(c, r.name, f.object);
+                    case "INDEX" -> f.objectName != null && live(c, f.objectName) == null;
+                    case "TRIGGER" -> f.object != null && !found(c, "SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = ? AND tgname = ?", oid, f.object);
+                    case "POLICY" -> f.object != null && !found(c, "SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = ? AND polname = ?", oid, f.object);
+                    case "RULE" -> f.object != null && !found(c, "SELECT 1 FROM pg_catalog.pg_rewrite WHERE ev_class = ? AND rulename = ?", oid, f.object);
+                    case "STATISTICS" -> f.objectName != null && !found(c, "SELECT 1 FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n "
+                            + "ON n.oid = s.stxnamespace WHERE n.nspname = ? AND s.stxname = ?", f.objectName.schema(), f.objectName.name());
+                    case "ROW SECURITY" -> !found(c, "SELECT 1 FROM pg_catalog.pg_class WHERE oid = ? AND relrowsecurity", oid);
+                    default -> false;
+                };
+                if (!missing) {
+                    continue;
+                }
+                if (f.kind().equals("FK CONSTRAINT")) {
+                    Live referenced = f.other == null ? null : live(c, f.other);
+                    if (referenced == null) {
+                        w.warnings.add("foreign key " + f.object + " of " + r.name + " not put back: " + f.other + " does not exist");
+                        continue;
+                    }
+                    w.foreignKeyEntries.add(f.entry.id());
+                    w.lock(f.other, "SHARE ROW EXCLUSIVE");
+                }
+                if (f.kind().equals("POLICY")) {
+                    w.attempts.add(f.entry.id());
+                }
+                w.missing.add(f);
+                names.add(f.kind().toLowerCase(Locale.ROOT).replace("fk constraint", "foreign key") + " "
+                        + (f.object != null ? f.object : f.objectName != null ? f.objectName.display() : ""));
+                for (Facts d : p.schema.decorations(Set.of(f.entry.id()))) {
+                    w.missing.add(d);
+                    w.attempts.add(d.entry.id());
+                }
+            }
+            if (!names.isEmpty()) {
+                w.actions.add(new Action("put back", r.name.display(), "dropped since the checkpoint: " + String.join(", ", names)
+                        + " (created after the rows are in)"));
+            }
+        }
+    }
+
+    private static boolean found(Connection c, String sql, Object... params) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                st.setObject(i + 1, params[i]);
+            }
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
     static String ownerOf(Facts f) {
         for (String stmt : f.statements) {
             String role = ownerTo(Sql.tokens(stmt));
@@ -967,6 +1029,9 @@ public final class Restorer {
                 }
             }
         }
+        for (Facts f : w.missing) {
+            definitions.add(f.entry);
+        }
         List<Toc.Entry> pre = new ArrayList<>();
         List<Toc.Entry> post = new ArrayList<>();
         definitions.stream().sorted(Comparator.comparingInt(e -> position.get(e.id()))).forEach(e -> {
@@ -985,20 +1050,24 @@ public final class Restorer {
                 script.add(r.data);
             }
         }
-        script.addAll(post);
+        w.script = script;
+        // Foreign keys last: they validate against partitions attached just before.
+        List<Toc.Entry> after = new ArrayList<>(post.stream().filter(e -> !e.kind().equals("FK CONSTRAINT")).toList());
+        List<Toc.Entry> keys = new ArrayList<>(post.stream().filter(e -> e.kind().equals("FK CONSTRAINT")).toList());
         for (Relation r : w.lateAttach) {
-            script.add(r.attach);
+            after.add(r.attach);
             for (Facts f : p.schema.belongings(r)) {
                 if (f.kind().equals("INDEX ATTACH") && (late.contains(f.entry.id()) || w.refill.contains(r))) {
-                    script.add(f.entry);
+                    after.add(f.entry);
                     w.attempts.add(f.entry.id());
                 }
             }
         }
+        after.addAll(keys);
         for (Facts fk : w.foreignKeysIn) {
-            script.add(fk.entry);
+            after.add(fk.entry);
         }
-        w.script = script;
+        w.postScript = after;
         List<Toc.Entry> mv = new ArrayList<>();
         for (Relation r : w.matviews) {
             mv.add(r.facts.entry);
@@ -1312,6 +1381,9 @@ public final class Restorer {
             run.exec("TRUNCATE " + String.join(", ", w.truncate));
         }
         runScript(p, run, w.script, List.of(), policy, "refilling");
+        // Deferred foreign key checks of the refill run now: ALTER TABLE refuses tables with pending ones.
+        run.exec("SET CONSTRAINTS ALL IMMEDIATE");
+        runScript(p, run, w.postScript, List.of(), policy, "recreating indexes, constraints and triggers");
         for (String[] k : w.cycleKeys) {
             run.exec("ALTER TABLE " + k[0] + " ADD CONSTRAINT " + k[1] + " " + k[2]);
         }
