@@ -55,7 +55,7 @@ final class RestoreScript {
     }
 
     private static final Pattern HEADER = Pattern.compile("^-- TOC entry (\\d+) \\(class \\d+ OID \\d+\\)$");
-    private static final Pattern ENCODING = Pattern.compile("(?i)^SET\\s+client_encoding\\s*=\\s*'([^']+)'\\s*;$");
+    static final Pattern ENCODING = Pattern.compile("(?i)^SET\\s+client_encoding\\s*=\\s*'([^']+)'\\s*;$");
 
     private final Connection c;
     private final Map<Integer, Long> copied = new HashMap<>();
@@ -209,11 +209,16 @@ final class RestoreScript {
     }
 
     private void useEncoding(String pgName) {
+        Charset cs = charsetFor(pgName);
+        passthrough = cs == null;
+        charset = cs == null ? StandardCharsets.UTF_8 : cs;
+    }
+
+    /** The Java charset of a PostgreSQL client encoding; null for UTF8 and SQL_ASCII, whose bytes pass through. */
+    static Charset charsetFor(String pgName) {
         String name = pgName.toUpperCase(Locale.ROOT).replace("-", "_");
         if (name.equals("UTF8") || name.equals("UNICODE") || name.equals("SQL_ASCII")) {
-            passthrough = true;
-            charset = StandardCharsets.UTF_8;
-            return;
+            return null;
         }
         String java = switch (name) {
             case "LATIN1" -> "ISO-8859-1";
@@ -248,8 +253,7 @@ final class RestoreScript {
             throw new CheckpointException("restore.encoding", "the archive is in encoding " + pgName
                     + ", which this restore cannot convert: restore it with pg_restore by hand");
         }
-        charset = Charset.forName(java);
-        passthrough = false;
+        return Charset.forName(java);
     }
 
     /** One table's COPY: data lines go to the server in 256 KiB messages, re-encoded to UTF-8 if needed. */

@@ -507,8 +507,7 @@ public final class Restorer {
                                 + " depend on it; restore it side by side, or drop them first");
                         continue;
                     }
-                    w.dropMatviews.add(r);
-                    w.lock(r.name, "ACCESS EXCLUSIVE");
+                    w.dropMatviews.add(r); // DROP takes its ACCESS EXCLUSIVE lock (LOCK TABLE refuses materialized views)
                 }
                 w.matviews.add(r);
                 continue;
@@ -520,10 +519,13 @@ public final class Restorer {
             if (!r.partitioned()) {
                 w.refill.add(r);
                 w.lock(r.name, "ACCESS EXCLUSIVE");
-                for (Trigger t : userTriggers(c, l)) {
-                    if (t.state() != 'D') {
-                        w.triggers.add(t);
-                    }
+                List<Trigger> enabled = userTriggers(c, l).stream().filter(t -> t.state() != 'D').toList();
+                w.triggers.addAll(enabled);
+                if (!enabled.isEmpty() && !w.roles.superuser && !privileged(c, "(SELECT pg_catalog.pg_has_role(current_user, relowner, "
+                        + "'USAGE') FROM pg_catalog.pg_class WHERE oid = ?)", l.oid())) {
+                    w.blockers.add(r.name + " has user triggers (" + enabled.stream().map(Trigger::name).collect(Collectors.joining(", "))
+                            + ") that must not fire during the refill, and only its owner or a superuser can disable them: "
+                            + "run the restore as one of them, or restore side by side");
                 }
             } else {
                 for (QName child : children(c, l.oid())) {
@@ -1209,6 +1211,10 @@ public final class Restorer {
             oids.addAll(ancestors(c, w.live.get(r.name).oid()));
         }
         for (SequenceUse u : sequenceUses(c, oids)) {
+            if (u.next() == null || !u.updatable()) {
+                w.warnings.add(sequenceWarning(u, w.roles.user));
+                continue;
+            }
             Facts ck = p.schema.sequenceSets.get(u.sequence());
             long ckNext = ck == null || ck.value == null ? u.next() : ck.called ? ck.value + u.increment() : ck.value;
             boolean forward = u.increment() > 0 ? ckNext > u.next() : ckNext < u.next();
@@ -1230,13 +1236,22 @@ public final class Restorer {
 
     // --- sequences ----------------------------------------------------------------------------
 
+    static String sequenceWarning(SequenceUse u, String user) {
+        return "sequence " + u.sequence() + " (of " + u.tableName() + "." + u.column() + ") not moved: " + user
+                + " may not read and update it; its next value may collide with restored rows: its owner can run "
+                + "SELECT setval('" + u.sequence().qualified().replace("'", "''") + "', (SELECT max(" + Sql.ident(u.column()) + ") FROM "
+                + u.tableName() + "))";
+    }
+
+    /** next is null when the restoring role may not read the sequence; updatable: it may setval it. */
     record SequenceUse(long oid, QName sequence, long table, String column, String type, long increment, long min, long max,
-                       long next, String tableName) {
+                       Long next, String tableName, boolean updatable) {
     }
 
     private static final String SEQUENCE_USES = """
             SELECT s.oid, sn.nspname, s.relname, a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, NULL),
-                   q.seqincrement, q.seqmin, q.seqmax, pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname)
+                   q.seqincrement, q.seqmin, q.seqmax, pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname),
+                   pg_catalog.has_sequence_privilege(s.oid, 'SELECT'), pg_catalog.has_sequence_privilege(s.oid, 'UPDATE')
               FROM pg_catalog.pg_depend d
               JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
               JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
@@ -1247,7 +1262,8 @@ public final class Restorer {
                AND d.deptype IN ('a', 'i') AND d.refobjid = ANY (%1$s)
             UNION
             SELECT s.oid, sn.nspname, s.relname, a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, NULL),
-                   q.seqincrement, q.seqmin, q.seqmax, pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname)
+                   q.seqincrement, q.seqmin, q.seqmax, pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname),
+                   pg_catalog.has_sequence_privilege(s.oid, 'SELECT'), pg_catalog.has_sequence_privilege(s.oid, 'UPDATE')
               FROM pg_catalog.pg_attrdef ad
               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid
                    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -1270,18 +1286,23 @@ public final class Restorer {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(String.format(SEQUENCE_USES, array))) {
             while (rs.next()) {
                 raw.add(new SequenceUse(rs.getLong(1), new QName(rs.getString(2), rs.getString(3)), rs.getLong(4), rs.getString(5),
-                        rs.getString(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), 0, rs.getString(10)));
+                        rs.getString(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getBoolean(11) ? 0L : null,
+                        rs.getString(10), rs.getBoolean(12)));
             }
         }
         List<SequenceUse> out = new ArrayList<>();
         for (SequenceUse u : raw) {
+            if (u.next() == null) {
+                out.add(u);
+                continue;
+            }
             try (Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT last_value, is_called FROM " + u.sequence().qualified())) {
                 rs.next();
                 long last = rs.getLong(1);
                 long next = rs.getBoolean(2) ? last + u.increment() : last;
                 out.add(new SequenceUse(u.oid(), u.sequence(), u.table(), u.column(), u.type(), u.increment(), u.min(), u.max(), next,
-                        u.tableName()));
+                        u.tableName(), u.updatable()));
             }
         }
         return out;
@@ -1291,13 +1312,21 @@ public final class Restorer {
      * Moves each sequence of the restored tables so that its next value is past the checkpoint's, past
      * the highest restored value of its column and not before where it is now.
      */
-    private static List<Action> moveSequences(Connection c, Prepared p, List<Long> tables, RestoreScript run) throws SQLException {
+    private static List<Action> moveSequences(Connection c, Prepared p, List<Long> tables, RestoreScript run, List<String> warnings,
+                                              String user) throws SQLException {
         List<Action> done = new ArrayList<>();
         Set<Long> seen = new HashSet<>();
         List<SequenceUse> uses = sequenceUses(c, tables);
         Map<Long, Long> wanted = new LinkedHashMap<>();
         Map<Long, SequenceUse> byOid = new LinkedHashMap<>();
         for (SequenceUse u : uses) {
+            if (u.next() == null || !u.updatable()) {
+                String warning = sequenceWarning(u, user);
+                if (!warnings.contains(warning)) {
+                    warnings.add(warning);
+                }
+                continue;
+            }
             byOid.putIfAbsent(u.oid(), u);
             boolean up = u.increment() > 0;
             long target = wanted.getOrDefault(u.oid(), u.next());
@@ -1407,7 +1436,7 @@ public final class Restorer {
                 tables.addAll(l.partition() ? ancestors(c, l.oid()) : List.of(l.oid()));
             }
         }
-        done.addAll(moveSequences(c, p, new ArrayList<>(new LinkedHashSet<>(tables)), run));
+        done.addAll(moveSequences(c, p, new ArrayList<>(new LinkedHashSet<>(tables)), run, policy.warnings, w.roles.user));
         List<TableResult> results = count(c, p, null);
         done.addAll(0, w.actions.stream().filter(a -> !a.what().equals("move sequence")).toList());
         commit(c, p);
@@ -1471,6 +1500,10 @@ public final class Restorer {
                 continue;
             }
             QName as = rename == null ? r.name : rename.get(r.name);
+            if (r.isMatview() && r.data == null) {
+                results.add(new TableResult(r.name.display(), as.display(), r.kind, -1, 0, true, "not populated, as in the checkpoint"));
+                continue;
+            }
             long rows;
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM ONLY " + as.qualified())) {
                 rs.next();

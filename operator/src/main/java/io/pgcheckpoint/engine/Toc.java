@@ -129,7 +129,16 @@ public final class Toc {
                 // the restrict/unrestrict meta-commands only frame the script
             }
         });
-        stream(chosen, List.of(), bytes -> splitter.line(new String(bytes, StandardCharsets.UTF_8)));
+        java.nio.charset.Charset[] charset = {StandardCharsets.UTF_8};
+        stream(chosen, List.of(), bytes -> {
+            String line = new String(bytes, charset[0]);
+            Matcher enc = RestoreScript.ENCODING.matcher(line.strip());
+            if (enc.matches()) {
+                java.nio.charset.Charset cs = RestoreScript.charsetFor(enc.group(1));
+                charset[0] = cs == null ? StandardCharsets.UTF_8 : cs;
+            }
+            splitter.line(line);
+        });
         Map<Integer, Described> result = new LinkedHashMap<>();
         for (Entry e : chosen) {
             StringBuilder text = sql.get(e.id());

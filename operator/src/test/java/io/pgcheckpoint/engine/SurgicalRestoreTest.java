@@ -1,7 +1,6 @@
 package io.pgcheckpoint.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,7 +12,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -408,6 +406,62 @@ class SurgicalRestoreTest {
         assertEquals(String.valueOf(10 + goodWritesAfter), query(db, "SELECT count(*) FROM ONLY events"));
     }
 
+    @Test
+    void locksAreWaitedForBoundedlyAndNothingChangesWhenTheyCannotBeHad() throws Exception {
+        DbTarget db = copy();
+        Fixtures.sql(db, "DELETE FROM ONLY events WHERE id > 5");
+        Map<String, String> before = othersThan(db);
+        try (Connection holder = Db.connect(db); Statement st = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            st.execute("LOCK TABLE events IN ACCESS SHARE MODE");
+            long started = System.nanoTime();
+            CheckpointException e = assertThrows(CheckpointException.class, () -> new Restorer(Fixtures.TOOLS, Progress.SILENT)
+                    .restore(new Restorer.Request(store, TAG, List.of("public.events"), db, Restorer.Mode.REPLACE, TAG, null,
+                            java.time.Duration.ofMillis(300))));
+            assertEquals("restore.locked", e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("public.events") && e.getMessage().contains("nothing changed"), e.getMessage());
+            assertTrue(System.nanoTime() - started < 20_000_000_000L);
+            holder.rollback();
+        }
+        assertEquals(before, othersThan(db));
+    }
+
+    @Test
+    void tableWithUserTriggersIsRefusedToARoleThatCannotDisableThem() {
+        DbTarget db = copy();
+        Fixtures.sql(db, "GRANT SELECT, INSERT, TRUNCATE ON events TO restorer");
+        DbTarget asRestorer = new DbTarget("127.0.0.1", pg.port(), "restorer", null, db.database(), "disable", Map.of());
+        CheckpointException e = assertThrows(CheckpointException.class, () -> replace(asRestorer, "public.events"));
+        assertEquals("restore.blocked", e.code());
+        assertTrue(e.getMessage().contains("events_audit") && e.getMessage().contains("owner"), e.getMessage());
+    }
+
+    @Test
+    void materializedViewIsRecreatedFromTheRestoredTables() {
+        DbTarget db = copy();
+        Fixtures.sql(db, "UPDATE orders SET total = 1; REFRESH MATERIALIZED VIEW order_totals");
+        Restorer.Report report = replace(db, "public.orders", "public.order_items", "public.order_totals");
+        assertTrue(report.allMatch(), report.toString());
+        assertLikeOracle(db, "public.orders", "public.order_totals");
+
+        DbTarget dropped = copy();
+        Fixtures.sql(dropped, "DROP TABLE orders CASCADE");
+        replace(dropped, "public.orders", "public.order_totals");
+        assertLikeOracle(dropped, "public.orders", "public.order_totals", "public.order_items");
+    }
+
+    @Test
+    void partitionWhoseRowsWentToTheDefaultPartitionNamesTheConflictAndRestoresWithIt() {
+        DbTarget db = copy();
+        Fixtures.sql(db, "DROP TABLE measurements_2024; INSERT INTO measurements (at, value) VALUES ('2024-06-01', 7)");
+        Map<String, String> before = othersThan(db);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> replace(db, "public.measurements_2024"));
+        assertTrue(e.getMessage().contains("measurements_default") && e.getMessage().contains("nothing changed"), e.getMessage());
+        assertEquals(before, othersThan(db));
+        replace(db, "public.measurements_2024", "public.measurements_default");
+        assertLikeOracle(db, "public.measurements_2024", "public.measurements_default", "public.measurements");
+    }
+
     // --- 5. blocked by a foreign key -----------------------------------------------------------
 
     @Test
@@ -540,7 +594,4 @@ class SurgicalRestoreTest {
         }
     }
 
-    static String joined(String... parts) {
-        return String.join(",", Arrays.asList(parts));
-    }
 }
