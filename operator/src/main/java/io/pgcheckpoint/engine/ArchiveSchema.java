@@ -55,6 +55,8 @@ final class ArchiveSchema {
         /** SEQUENCE SET */
         Long value;
         Boolean called;
+        /** CONSTRAINT: a primary key, unique or exclusion constraint, which creates an index of its name. */
+        boolean indexBacked;
         /** SEQUENCE in its ALTER TABLE ... ADD GENERATED form (an identity column's). */
         boolean identity;
         /** DEFAULT: sequences named by nextval('...'). */
@@ -370,6 +372,8 @@ final class ArchiveSchema {
                 int add = Sql.find(t, i, "CONSTRAINT");
                 if (add >= 0 && add + 1 < t.size()) {
                     f.object = t.get(add + 1).ident();
+                    f.indexBacked = Sql.startsWith(t, add + 2, "PRIMARY") || Sql.startsWith(t, add + 2, "UNIQUE")
+                            || Sql.startsWith(t, add + 2, "EXCLUDE");
                 }
                 int ref = Sql.find(t, i, "REFERENCES");
                 if (ref >= 0) {

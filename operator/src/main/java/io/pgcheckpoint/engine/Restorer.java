@@ -613,6 +613,10 @@ public final class Restorer {
                     covered.add(l.oid());
                     if (r.parent == null || !p.chosen.stream().anyMatch(x -> x.name.equals(r.parent))) {
                         wholeParents.add(r.name.qualified());
+                        // TRUNCATE of the parent would fire its statement triggers: they are disabled too, first
+                        // (and enabled first, so that the partitions' own states are what remains).
+                        List<Trigger> enabled = userTriggers(c, l).stream().filter(t -> t.state() != 'D').toList();
+                        w.triggers.addAll(0, enabled);
                     }
                 }
             }
@@ -717,6 +721,23 @@ public final class Restorer {
                     w.lock(fk.target, "SHARE ROW EXCLUSIVE");
                 }
             }
+            // Names the recreation needs that something else holds now (e.g. the migration renamed the table).
+            for (Facts f : s.belongings(r)) {
+                QName taken = switch (f.kind()) {
+                    case "INDEX" -> f.objectName;
+                    case "CONSTRAINT" -> f.indexBacked && f.object != null ? new QName(r.name.schema(), f.object) : null;
+                    case "SEQUENCE" -> f.identity ? f.objectName : null;
+                    default -> null;
+                };
+                if (taken != null && !skipped.contains(f.entry.id())) {
+                    Live holder = live(c, taken);
+                    if (holder != null) {
+                        w.blockers.add("cannot recreate " + r.name + ": the name " + taken + " it needs for its "
+                                + (f.kind().equals("SEQUENCE") ? "identity sequence" : "index") + " is taken by " + relkindName(holder.kind())
+                                + ownerTableOf(c, holder) + " (was the table renamed?): rename or drop that, or restore side by side");
+                    }
+                }
+            }
             // Privileges: the owner and grants are restored when the restoring role may set them.
             String owner = ownerOf(r.facts);
             if (owner != null) {
@@ -760,6 +781,22 @@ public final class Restorer {
                             : "; recreate it from the archive by hand (pg_restore --use-list)"));
                     queue.add(d.entry.id());
                 }
+            }
+        }
+    }
+
+    /** " of public.x" for an index or an owned sequence, else "". */
+    private static String ownerTableOf(Connection c, Live l) throws SQLException {
+        String sql = l.kind() == 'i' || l.kind() == 'I'
+                ? "SELECT pg_catalog.format('%I.%I', n.nspname, t.relname) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class t ON t.oid = i.indrelid "
+                        + "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE i.indexrelid = ?"
+                : "SELECT pg_catalog.format('%I.%I', n.nspname, t.relname) FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class t ON t.oid = d.refobjid "
+                        + "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+                        + "AND d.objid = ? AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')";
+        try (PreparedStatement st = c.prepareStatement(sql)) {
+            st.setLong(1, l.oid());
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next() ? " of " + rs.getString(1) : "";
             }
         }
     }
@@ -1710,6 +1747,7 @@ public final class Restorer {
             case 'm' -> "a materialized view";
             case 'f' -> "a foreign table";
             case 'S' -> "a sequence";
+            case 'i', 'I' -> "an index";
             default -> "a relation of kind " + kind;
         };
     }

@@ -75,6 +75,7 @@ class SurgicalRestoreTest {
             CREATE INDEX measurements_at ON measurements (at);
             CREATE TRIGGER measurements_touch BEFORE INSERT OR UPDATE ON measurements
                 FOR EACH ROW EXECUTE FUNCTION touch_last_update();
+            CREATE TRIGGER measurements_truncated AFTER TRUNCATE ON measurements FOR EACH STATEMENT EXECUTE FUNCTION audit_row();
             GRANT SELECT ON measurements TO app_reader;
             CREATE TABLE events (id serial, at timestamptz DEFAULT now(), what text);
             CREATE TABLE events_archive (archived boolean DEFAULT true) INHERITS (events);
@@ -323,7 +324,10 @@ class SurgicalRestoreTest {
 
         DbTarget truncated = copy();
         Fixtures.sql(truncated, "TRUNCATE measurements RESTART IDENTITY");
+        Map<String, String> others = othersThan(truncated, "public.measurements_2023", "public.measurements_2024", "public.measurements_default");
         replace(truncated, "public.measurements");
+        assertEquals(others, othersThan(truncated, "public.measurements_2023", "public.measurements_2024", "public.measurements_default"),
+                "the statement trigger on TRUNCATE of the parent did not fire");
         assertLikeOracle(truncated, "public.measurements", "public.measurements_2023", "public.measurements_2024", "public.measurements_default");
         Fixtures.sql(truncated, "INSERT INTO measurements (at, value) VALUES ('2023-06-02', 1)");
     }
@@ -367,6 +371,17 @@ class SurgicalRestoreTest {
         assertTrue(said.contains("app_owner") && said.contains("owner"), "names the owner it could not set: " + said);
         assertTrue(said.contains("order_items_order_id_fkey"), "names the foreign key it could not recreate: " + said);
         assertEquals(content(oracle, "public.orders", false), content(db, "public.orders", false));
+    }
+
+    @Test
+    void renamedTableIsNotRecreatedOverTheNamesItStillHolds() {
+        DbTarget db = copy();
+        Fixtures.sql(db, "ALTER TABLE orders RENAME TO orders_old");
+        Map<String, String> before = othersThan(db);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> replace(db, "public.orders"));
+        assertEquals("restore.blocked", e.code());
+        assertTrue(e.getMessage().contains("public.orders_pkey") && e.getMessage().contains("public.orders_old"), e.getMessage());
+        assertEquals(before, othersThan(db));
     }
 
     // --- 4. concurrency ------------------------------------------------------------------------
