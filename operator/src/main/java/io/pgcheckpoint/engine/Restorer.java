@@ -3,6 +3,10 @@ package io.pgcheckpoint.engine;
 import io.pgcheckpoint.engine.ArchiveSchema.Facts;
 import io.pgcheckpoint.engine.ArchiveSchema.QName;
 import io.pgcheckpoint.engine.ArchiveSchema.Relation;
+import io.pgcheckpoint.engine.LiveCatalog.Fk;
+import io.pgcheckpoint.engine.LiveCatalog.Live;
+import io.pgcheckpoint.engine.LiveCatalog.Roles;
+import io.pgcheckpoint.engine.LiveCatalog.Trigger;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -23,6 +27,20 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+
+import static io.pgcheckpoint.engine.LiveCatalog.ancestors;
+import static io.pgcheckpoint.engine.LiveCatalog.children;
+import static io.pgcheckpoint.engine.LiveCatalog.constraintExists;
+import static io.pgcheckpoint.engine.LiveCatalog.defaultPartition;
+import static io.pgcheckpoint.engine.LiveCatalog.foreignKeys;
+import static io.pgcheckpoint.engine.LiveCatalog.found;
+import static io.pgcheckpoint.engine.LiveCatalog.leafPartitions;
+import static io.pgcheckpoint.engine.LiveCatalog.live;
+import static io.pgcheckpoint.engine.LiveCatalog.ownerTableOf;
+import static io.pgcheckpoint.engine.LiveCatalog.privileged;
+import static io.pgcheckpoint.engine.LiveCatalog.relkindName;
+import static io.pgcheckpoint.engine.LiveCatalog.userTriggers;
+import static io.pgcheckpoint.engine.LiveCatalog.viewsOn;
 
 /**
  * Surgical recovery of chosen tables from a checkpoint, in one transaction on the target, run
@@ -220,212 +238,6 @@ public final class Restorer {
         return mode.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
-    // --- what the live database looks like ------------------------------------------------------
-
-    record Live(QName name, long oid, char kind, boolean partition, List<QName> parents) {
-    }
-
-    record Trigger(QName table, String name, char state) {
-        String stateName() {
-            return switch (state) {
-                case 'O' -> "enabled";
-                case 'R' -> "enabled replica";
-                case 'A' -> "enabled always";
-                default -> "disabled";
-            };
-        }
-    }
-
-    record Fk(long oid, String name, long conrelid, QName table, long confrelid, long parent) {
-    }
-
-    private static Live live(Connection c, QName q) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement("SELECT c.oid, c.relkind, c.relispartition FROM pg_catalog.pg_class c "
-                + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
-            st.setString(1, q.schema());
-            st.setString(2, q.name());
-            try (ResultSet rs = st.executeQuery()) {
-                if (!rs.next()) {
-                    return null;
-                }
-                long oid = rs.getLong(1);
-                char kind = rs.getString(2).charAt(0);
-                boolean partition = rs.getBoolean(3);
-                return new Live(q, oid, kind, partition, parents(c, oid));
-            }
-        }
-    }
-
-    private static List<QName> parents(Connection c, long oid) throws SQLException {
-        List<QName> out = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT n.nspname, p.relname FROM pg_catalog.pg_inherits i "
-                + "JOIN pg_catalog.pg_class p ON p.oid = i.inhparent JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace "
-                + "WHERE i.inhrelid = ? ORDER BY i.inhseqno")) {
-            st.setLong(1, oid);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new QName(rs.getString(1), rs.getString(2)));
-                }
-            }
-        }
-        return out;
-    }
-
-    private static List<QName> children(Connection c, long oid) throws SQLException {
-        List<QName> out = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT n.nspname, k.relname FROM pg_catalog.pg_inherits i "
-                + "JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace "
-                + "WHERE i.inhparent = ? ORDER BY 1, 2")) {
-            st.setLong(1, oid);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new QName(rs.getString(1), rs.getString(2)));
-                }
-            }
-        }
-        return out;
-    }
-
-    private static List<Trigger> userTriggers(Connection c, Live l) throws SQLException {
-        List<Trigger> out = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT tgname, tgenabled FROM pg_catalog.pg_trigger "
-                + "WHERE tgrelid = ? AND NOT tgisinternal ORDER BY tgname")) {
-            st.setLong(1, l.oid());
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new Trigger(l.name(), rs.getString(1), rs.getString(2).charAt(0)));
-                }
-            }
-        }
-        return out;
-    }
-
-    private static final String FKS = "SELECT con.oid, con.conname, con.conrelid, n.nspname, r.relname, con.confrelid, con.conparentid "
-            + "FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_class r ON r.oid = con.conrelid "
-            + "JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE con.contype = 'f' AND ";
-
-    private static List<Fk> foreignKeys(Connection c, String where, long oid) throws SQLException {
-        List<Fk> out = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement(FKS + where + " ORDER BY 4, 5, 2")) {
-            st.setLong(1, oid);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new Fk(rs.getLong(1), rs.getString(2), rs.getLong(3), new QName(rs.getString(4), rs.getString(5)),
-                            rs.getLong(6), rs.getLong(7)));
-                }
-            }
-        }
-        return out;
-    }
-
-    private static boolean constraintExists(Connection c, QName table, String name) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement("SELECT 1 FROM pg_catalog.pg_constraint con "
-                + "JOIN pg_catalog.pg_class r ON r.oid = con.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
-                + "WHERE n.nspname = ? AND r.relname = ? AND con.conname = ?")) {
-            st.setString(1, table.schema());
-            st.setString(2, table.name());
-            st.setString(3, name);
-            try (ResultSet rs = st.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
-    private static List<Long> ancestors(Connection c, long oid) throws SQLException {
-        List<Long> out = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT relid::pg_catalog.oid FROM pg_catalog.pg_partition_ancestors(?)")) {
-            st.setLong(1, oid);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getLong(1));
-                }
-            }
-        }
-        if (out.isEmpty()) {
-            out.add(oid);
-        }
-        return out;
-    }
-
-    private static List<QName> leafPartitions(Connection c, long oid) throws SQLException {
-        List<QName> out = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT n.nspname, k.relname FROM pg_catalog.pg_partition_tree(?) t "
-                + "JOIN pg_catalog.pg_class k ON k.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace "
-                + "WHERE t.isleaf")) {
-            st.setLong(1, oid);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new QName(rs.getString(1), rs.getString(2)));
-                }
-            }
-        }
-        return out;
-    }
-
-    /** Views and materialized views that read the given relation. */
-    private static List<QName> viewsOn(Connection c, long oid) throws SQLException {
-        List<QName> out = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT DISTINCT n.nspname, v.relname FROM pg_catalog.pg_depend d "
-                + "JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
-                + "JOIN pg_catalog.pg_class v ON v.oid = w.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace "
-                + "WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = ? AND v.oid <> ? ORDER BY 1, 2")) {
-            st.setLong(1, oid);
-            st.setLong(2, oid);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new QName(rs.getString(1), rs.getString(2)));
-                }
-            }
-        }
-        return out;
-    }
-
-    /** The restoring role: superuser or not, the roles that exist, and which it may act as. */
-    private static final class Roles {
-        final String user;
-        final boolean superuser;
-        final Set<String> existing = new HashSet<>();
-        private final Map<String, Boolean> usage = new HashMap<>();
-        private final Connection c;
-
-        Roles(Connection c) throws SQLException {
-            this.c = c;
-            try (Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT current_user, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)")) {
-                rs.next();
-                user = rs.getString(1);
-                superuser = rs.getBoolean(2);
-            }
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT rolname FROM pg_catalog.pg_roles")) {
-                while (rs.next()) {
-                    existing.add(rs.getString(1));
-                }
-            }
-        }
-
-        /** Why the restoring role cannot make {@code role} an object's owner, or null when it can. */
-        String cannotOwnAs(String role) throws SQLException {
-            if (!existing.contains(role)) {
-                return "role " + role + " does not exist here";
-            }
-            if (superuser) {
-                return null;
-            }
-            Boolean ok = usage.get(role);
-            if (ok == null) {
-                try (PreparedStatement st = c.prepareStatement("SELECT pg_catalog.pg_has_role(current_user, ?, 'USAGE')")) {
-                    st.setString(1, role);
-                    try (ResultSet rs = st.executeQuery()) {
-                        rs.next();
-                        ok = rs.getBoolean(1);
-                    }
-                }
-                usage.put(role, ok);
-            }
-            return ok ? null : user + " is neither a superuser nor a member of " + role;
-        }
-    }
-
     // --- the plan of a replace --------------------------------------------------------------------
 
     /** Everything a restore will do, computed from the archive and the live catalog. */
@@ -584,17 +396,6 @@ public final class Restorer {
         buildScripts(p, w);
         describeReplace(c, p, w);
         return w;
-    }
-
-    private static QName defaultPartition(Connection c, long parent) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement("SELECT n.nspname, k.relname FROM pg_catalog.pg_partitioned_table t "
-                + "JOIN pg_catalog.pg_class k ON k.oid = t.partdefid JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace "
-                + "WHERE t.partrelid = ?")) {
-            st.setLong(1, parent);
-            try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? new QName(rs.getString(1), rs.getString(2)) : null;
-            }
-        }
     }
 
     /** Case "blocked by a foreign key": a table that other, unrestored tables reference cannot be emptied. */
@@ -785,31 +586,6 @@ public final class Restorer {
         }
     }
 
-    /** " of public.x" for an index or an owned sequence, else "". */
-    private static String ownerTableOf(Connection c, Live l) throws SQLException {
-        String sql = l.kind() == 'i' || l.kind() == 'I'
-                ? "SELECT pg_catalog.format('%I.%I', n.nspname, t.relname) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class t ON t.oid = i.indrelid "
-                        + "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE i.indexrelid = ?"
-                : "SELECT pg_catalog.format('%I.%I', n.nspname, t.relname) FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class t ON t.oid = d.refobjid "
-                        + "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-                        + "AND d.objid = ? AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')";
-        try (PreparedStatement st = c.prepareStatement(sql)) {
-            st.setLong(1, l.oid());
-            try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? " of " + rs.getString(1) : "";
-            }
-        }
-    }
-
-    private static boolean privileged(Connection c, String check, long oid) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement("SELECT " + check)) {
-            st.setLong(1, oid);
-            try (ResultSet rs = st.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
-        }
-    }
-
     private static String oneLine(List<String> statements) {
         return statements.stream().filter(x -> !x.startsWith("SET ") && !x.startsWith("SELECT "))
                 .map(x -> x.replaceAll("\\s+", " ")).collect(Collectors.joining(" "));
@@ -858,17 +634,6 @@ public final class Restorer {
             if (!names.isEmpty()) {
                 w.actions.add(new Action("put back", r.name.display(), "dropped since the checkpoint: " + String.join(", ", names)
                         + " (created after the rows are in)"));
-            }
-        }
-    }
-
-    private static boolean found(Connection c, String sql, Object... params) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement(sql)) {
-            for (int i = 0; i < params.length; i++) {
-                st.setObject(i + 1, params[i]);
-            }
-            try (ResultSet rs = st.executeQuery()) {
-                return rs.next();
             }
         }
     }
@@ -1739,19 +1504,6 @@ public final class Restorer {
         return object;
     }
 
-    private static String relkindName(char kind) {
-        return switch (kind) {
-            case 'r' -> "a table";
-            case 'p' -> "a partitioned table";
-            case 'v' -> "a view";
-            case 'm' -> "a materialized view";
-            case 'f' -> "a foreign table";
-            case 'S' -> "a sequence";
-            case 'i', 'I' -> "an index";
-            default -> "a relation of kind " + kind;
-        };
-    }
-
     private static String names(List<QName> names) {
         return names.stream().map(QName::display).collect(Collectors.joining(", "));
     }
@@ -1904,212 +1656,4 @@ public final class Restorer {
                 results.stream().allMatch(TableResult::matches), Sealer.millisSince(started), w.actions, warnings);
     }
 
-    /**
-     * Side by side: a statement runs only when every object it creates or alters is in the restored
-     * schema; names are rewritten with exact, quote-aware parsing; anything else is left out.
-     */
-    static final class SideBySidePolicy implements RestoreScript.Policy {
-        private final Map<QName, QName> rename;
-        private final String into;
-        final List<String> skipped = new ArrayList<>();
-
-        SideBySidePolicy(Map<QName, QName> rename, String into) {
-            this.rename = rename;
-            this.into = into;
-        }
-
-        @Override
-        public void statement(Toc.Entry entry, String sql, List<Sql.Token> t, RestoreScript run) throws SQLException {
-            String rewritten = rewrite(sql, t);
-            if (rewritten == null) {
-                skipped.add(sql.replaceAll("\\s+", " "));
-                return;
-            }
-            run.exec(rewritten);
-        }
-
-        @Override
-        public String copy(Toc.Entry entry, String sql) {
-            List<Sql.Token> t = Sql.tokens(sql);
-            Sql.Name n = Sql.name(t, 1);
-            QName to = n == null ? null : rename.get(QName.of(n));
-            if (to == null) {
-                throw new CheckpointException("restore.render", "unexpected COPY in the archive's SQL: " + sql);
-            }
-            return replace(sql, List.of(new int[] {n.start(), n.end()}), List.of(to.qualified()));
-        }
-
-        /** The statement naming only restored objects, or null to leave it out. */
-        String rewrite(String sql, List<Sql.Token> t) {
-            Sql.Token first = t.get(0);
-            if (first.is("SET") && !Sql.startsWith(t, 1, "SESSION", "AUTHORIZATION") || first.is("SELECT") && sql.contains("pg_catalog.set_config(")) {
-                return sql;
-            }
-            List<int[]> spans = new ArrayList<>();
-            List<String> texts = new ArrayList<>();
-            if (first.is("CREATE")) {
-                int i = 1;
-                while (i < t.size() && (t.get(i).is("UNLOGGED") || t.get(i).is("GLOBAL") || t.get(i).is("LOCAL")
-                        || t.get(i).is("TEMP") || t.get(i).is("TEMPORARY") || t.get(i).is("MATERIALIZED"))) {
-                    i++;
-                }
-                boolean table = i < t.size() && t.get(i).is("TABLE");
-                boolean matview = i < t.size() && t.get(i).is("VIEW") && t.get(i - 1).is("MATERIALIZED");
-                if (!table && !matview) {
-                    return null;
-                }
-                Sql.Name n = Sql.name(t, i + 1);
-                QName to = n == null ? null : rename.get(QName.of(n));
-                if (to == null) {
-                    return null;
-                }
-                spans.add(new int[] {n.start(), n.end()});
-                texts.add(to.qualified());
-                if (table) {
-                    for (int k = n.nextToken(); k + 1 < t.size(); k++) {
-                        Sql.Token a = t.get(k);
-                        if (a.depth() == 0 && (a.is("INHERITS") || a.is("PARTITION") && t.get(k + 1).is("OF"))) {
-                            int j = a.is("INHERITS") ? k + 2 : k + 2;
-                            while (j < t.size()) {
-                                Sql.Name parent = Sql.name(t, j);
-                                if (parent == null) {
-                                    break;
-                                }
-                                QName mapped = rename.get(QName.of(parent));
-                                if (mapped == null) {
-                                    throw new CheckpointException("restore.side-by-side", "cannot restore " + QName.of(n)
-                                            + " side by side: its definition needs " + QName.of(parent) + ", which is not restored with it");
-                                }
-                                spans.add(new int[] {parent.start(), parent.end()});
-                                texts.add(mapped.qualified());
-                                j = parent.nextToken();
-                                if (a.is("INHERITS") && j < t.size() && t.get(j).isPunct(',')) {
-                                    j++;
-                                } else {
-                                    break;
-                                }
-                            }
-                        }
-                        if (a.depth() == 1 && a.is("DEFAULT")) {
-                            int end = defaultEnd(t, k + 1);
-                            boolean sequence = false;
-                            for (int j = k + 1; j < end; j++) {
-                                if ("nextval".equals(t.get(j).ident())) {
-                                    sequence = true;
-                                }
-                            }
-                            if (sequence) {
-                                spans.add(new int[] {a.start(), t.get(end - 1).end()});
-                                texts.add("");
-                            }
-                        }
-                    }
-                }
-                return replace(sql, spans, texts);
-            }
-            if (first.is("ALTER") && t.size() > 2 && t.get(1).is("TABLE")) {
-                int i = 2;
-                if (Sql.startsWith(t, i, "ONLY")) {
-                    i++;
-                }
-                Sql.Name n = Sql.name(t, i);
-                QName to = n == null ? null : rename.get(QName.of(n));
-                if (to == null) {
-                    return null;
-                }
-                spans.add(new int[] {n.start(), n.end()});
-                texts.add(to.qualified());
-                int k = n.nextToken();
-                while (k < t.size() && !t.get(k).isPunct(';')) {
-                    int end = k;
-                    while (end < t.size() && !(t.get(end).depth() == 0 && (t.get(end).isPunct(',') || t.get(end).isPunct(';')))) {
-                        end++;
-                    }
-                    if (!allowedSubcommand(t, k, end, spans, texts)) {
-                        return null;
-                    }
-                    k = end + 1;
-                }
-                return replace(sql, spans, texts);
-            }
-            if (first.is("REFRESH") && Sql.startsWith(t, 1, "MATERIALIZED", "VIEW")) {
-                Sql.Name n = Sql.name(t, 3);
-                QName to = n == null ? null : rename.get(QName.of(n));
-                if (to == null) {
-                    return null;
-                }
-                return replace(sql, List.of(new int[] {n.start(), n.end()}), List.of(to.qualified()));
-            }
-            return null;
-        }
-
-        /** ALTER TABLE subcommands that only change the restored table itself. */
-        private boolean allowedSubcommand(List<Sql.Token> t, int from, int to, List<int[]> spans, List<String> texts) {
-            if (from >= to) {
-                return true;
-            }
-            Sql.Token a = t.get(from);
-            if (a.is("ALTER")) {
-                int k = from + 1;
-                if (k < to && t.get(k).is("COLUMN")) {
-                    k++;
-                }
-                k++; // the column
-                if (Sql.startsWith(t, k, "SET", "STATISTICS") || Sql.startsWith(t, k, "SET", "STORAGE")
-                        || Sql.startsWith(t, k, "SET", "COMPRESSION") || Sql.startsWith(t, k, "SET", "NOT", "NULL")
-                        || Sql.startsWith(t, k, "DROP", "NOT", "NULL") || Sql.startsWith(t, k, "RESET")
-                        || (Sql.startsWith(t, k, "SET") && k + 1 < to && t.get(k + 1).isPunct('('))) {
-                    return true;
-                }
-                return false;
-            }
-            if (a.is("REPLICA") && Sql.startsWith(t, from + 1, "IDENTITY")
-                    && (Sql.startsWith(t, from + 2, "FULL") || Sql.startsWith(t, from + 2, "NOTHING") || Sql.startsWith(t, from + 2, "DEFAULT"))) {
-                return true;
-            }
-            if ((a.is("SET") || a.is("RESET")) && from + 1 < to && t.get(from + 1).isPunct('(')) {
-                return true;
-            }
-            if (a.is("ATTACH") && Sql.startsWith(t, from + 1, "PARTITION")) {
-                Sql.Name child = Sql.name(t, from + 2);
-                QName mapped = child == null ? null : rename.get(QName.of(child));
-                if (mapped == null) {
-                    return false;
-                }
-                spans.add(new int[] {child.start(), child.end()});
-                texts.add(mapped.qualified());
-                return true;
-            }
-            return false;
-        }
-
-        /** End (exclusive token index) of a column default's expression inside CREATE TABLE. */
-        private static int defaultEnd(List<Sql.Token> t, int k) {
-            int depth = t.get(k - 1).depth();
-            Set<String> stops = Set.of("NOT", "NULL", "CONSTRAINT", "CHECK", "UNIQUE", "PRIMARY", "REFERENCES", "GENERATED", "COLLATE");
-            int i = k;
-            while (i < t.size()) {
-                Sql.Token x = t.get(i);
-                if (x.depth() < depth || x.depth() == depth && (x.isPunct(',') || x.isPunct(')')
-                        || x.kind() == Sql.Kind.WORD && stops.contains(x.text().toUpperCase(Locale.ROOT)))) {
-                    break;
-                }
-                i++;
-            }
-            return i;
-        }
-
-        private static String replace(String sql, List<int[]> spans, List<String> texts) {
-            Integer[] order = new Integer[spans.size()];
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i;
-            }
-            java.util.Arrays.sort(order, (a, b) -> Integer.compare(spans.get(b)[0], spans.get(a)[0]));
-            StringBuilder sb = new StringBuilder(sql);
-            for (int i : order) {
-                sb.replace(spans.get(i)[0], spans.get(i)[1], texts.get(i));
-            }
-            return sb.toString();
-        }
-    }
 }
