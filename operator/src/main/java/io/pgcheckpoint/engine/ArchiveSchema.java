@@ -52,6 +52,8 @@ final class ArchiveSchema {
         QName objectName;
         boolean partitioned;
         List<QName> inherits = List.of();
+        /** TABLE: the columns its CREATE TABLE lists (an inheritance child's inherited ones are its parents'). */
+        List<String> columns = List.of();
         /** SEQUENCE SET */
         Long value;
         Boolean called;
@@ -296,6 +298,9 @@ final class ArchiveSchema {
                 if (n == null) {
                     return true;
                 }
+                if (f.kind().equals("TABLE") && n.nextToken() < t.size() && t.get(n.nextToken()).isPunct('(')) {
+                    f.columns = columns(t, n.nextToken() + 1);
+                }
                 for (int k = n.nextToken(); k + 1 < t.size(); k++) {
                     Sql.Token a = t.get(k);
                     if (a.depth() != 0) {
@@ -500,6 +505,43 @@ final class ArchiveSchema {
             i++;
         }
         return i;
+    }
+
+    /** Column names of a CREATE TABLE's element list starting at token i (table constraints skipped). */
+    private static List<String> columns(List<Sql.Token> t, int i) {
+        List<String> out = new ArrayList<>();
+        boolean atElement = true;
+        Set<String> notColumns = Set.of("constraint", "check", "unique", "primary", "exclude", "foreign", "like");
+        for (int k = i; k < t.size(); k++) {
+            Sql.Token x = t.get(k);
+            if (x.depth() == 0) {
+                break; // the closing parenthesis
+            }
+            if (x.depth() == 1 && x.isPunct(',')) {
+                atElement = true;
+                continue;
+            }
+            if (atElement && x.depth() == 1) {
+                atElement = false;
+                if (x.ident() != null && !(x.kind() == Sql.Kind.WORD && notColumns.contains(x.ident()))) {
+                    out.add(x.ident());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Every column a table has in the archive, its parents' first, as PostgreSQL orders them. */
+    List<String> allColumns(Relation r) {
+        Set<String> out = new LinkedHashSet<>();
+        for (QName parent : r.facts.inherits) {
+            Relation pr = relations.get(parent);
+            if (pr != null) {
+                out.addAll(allColumns(pr));
+            }
+        }
+        out.addAll(r.facts.columns);
+        return List.copyOf(out);
     }
 
     /** Names separated by commas from token i up to the closing parenthesis. */

@@ -281,4 +281,22 @@ final class LiveCatalog {
             default -> "a relation of kind " + kind;
         };
     }
+
+    /** A live column: name, and whether a row without it would be refused (NOT NULL, no default, not generated). */
+    record Column(String name, boolean required) {
+    }
+
+    static List<Column> columns(Connection c, long oid) throws SQLException {
+        List<Column> out = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("SELECT attname, attnotnull AND NOT atthasdef AND attidentity = '' AND attgenerated = '' "
+                + "FROM pg_catalog.pg_attribute WHERE attrelid = ? AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
+            st.setLong(1, oid);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Column(rs.getString(1), rs.getBoolean(2)));
+                }
+            }
+        }
+        return out;
+    }
 }

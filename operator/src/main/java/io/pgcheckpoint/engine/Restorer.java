@@ -329,6 +329,11 @@ public final class Restorer {
                 continue;
             }
             if (!r.partitioned()) {
+                String shape = shapeChange(c, p.schema, r, l);
+                if (shape != null) {
+                    w.blockers.add(r.name + " changed shape since the checkpoint (" + shape + "): its rows cannot be put back as they"
+                            + " were. Restore it side by side and copy what you need, or drop it and replace it to recreate it as it was");
+                }
                 w.refill.add(r);
                 w.lock(r.name, "ACCESS EXCLUSIVE");
                 List<Trigger> enabled = userTriggers(c, l).stream().filter(t -> t.state() != 'D').toList();
@@ -396,6 +401,26 @@ public final class Restorer {
         buildScripts(p, w);
         describeReplace(c, p, w);
         return w;
+    }
+
+    /** What makes the checkpoint's rows not fit the live table: columns gone, or new required ones; null when they fit. */
+    private static String shapeChange(Connection c, ArchiveSchema schema, Relation r, Live l) throws SQLException {
+        List<String> archived = schema.allColumns(r);
+        if (archived.isEmpty()) {
+            return null; // a definition this restore could not read: let COPY judge
+        }
+        List<LiveCatalog.Column> live = LiveCatalog.columns(c, l.oid());
+        Set<String> liveNames = live.stream().map(LiveCatalog.Column::name).collect(Collectors.toSet());
+        List<String> gone = archived.stream().filter(x -> !liveNames.contains(x)).toList();
+        List<String> required = live.stream().filter(x -> x.required() && !archived.contains(x.name())).map(LiveCatalog.Column::name).toList();
+        List<String> parts = new ArrayList<>();
+        if (!gone.isEmpty()) {
+            parts.add("column(s) " + String.join(", ", gone) + " no longer there");
+        }
+        if (!required.isEmpty()) {
+            parts.add("new NOT NULL column(s) without a default: " + String.join(", ", required));
+        }
+        return parts.isEmpty() ? null : String.join("; ", parts);
     }
 
     /** Case "blocked by a foreign key": a table that other, unrestored tables reference cannot be emptied. */

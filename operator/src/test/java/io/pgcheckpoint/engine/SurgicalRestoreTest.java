@@ -384,6 +384,18 @@ class SurgicalRestoreTest {
         assertEquals(before, othersThan(db));
     }
 
+    @Test
+    void tableWhoseColumnsChangedIsRefusedBeforeAnythingChanges() {
+        DbTarget db = copy();
+        Fixtures.sql(db, "ALTER TABLE orders DROP COLUMN note; ALTER TABLE events ADD COLUMN tenant int NOT NULL DEFAULT 1;"
+                + "ALTER TABLE events ALTER COLUMN tenant DROP DEFAULT");
+        Map<String, String> before = othersThan(db);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> replace(db, "public.orders", "public.order_items", "public.events"));
+        assertEquals("restore.blocked", e.code());
+        assertTrue(e.getMessage().contains("note") && e.getMessage().contains("tenant") && e.getMessage().contains("side by side"), e.getMessage());
+        assertEquals(before, othersThan(db));
+    }
+
     // --- 4. concurrency ------------------------------------------------------------------------
 
     @Test
