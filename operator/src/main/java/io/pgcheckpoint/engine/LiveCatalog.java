@@ -82,10 +82,14 @@ final class LiveCatalog {
         return out;
     }
 
+    /**
+     * User triggers, including those a partition has from its parent (PostgreSQL 13 and 14 mark those
+     * internal), never the internal triggers that enforce foreign keys.
+     */
     static List<Trigger> userTriggers(Connection c, Live l) throws SQLException {
         List<Trigger> out = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement("SELECT tgname, tgenabled FROM pg_catalog.pg_trigger "
-                + "WHERE tgrelid = ? AND NOT tgisinternal ORDER BY tgname")) {
+                + "WHERE tgrelid = ? AND (NOT tgisinternal OR (tgparentid <> 0 AND tgconstraint = 0)) ORDER BY tgname")) {
             st.setLong(1, l.oid());
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
