@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * keys in a cycle, self-references and into partitioned tables, generated and unlogged tables,
  * rules, extended statistics, publications, deferrable keys, inheritance trees dropped whole.
  */
-class SurgicalRestoreEdgeTest {
+class SurgicalRestoreTestEdgeTest {
     static final String TAG = "edge-1";
     static final String SCHEMA = """
             CREATE SCHEMA "Sales Dept";

@@ -13,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** A plan for hundreds of partitions still fits a termination message, and says how much it left out. */
-class SurgicalRestoreOutputTest {
+class SurgicalRestoreTestJsonTest {
     @Test
     void bigPlansAreShortenedUnderFourKibibytesKeepingTheVerdict() throws Exception {
         List<Restorer.Action> actions = new ArrayList<>();
