@@ -27,4 +27,11 @@ public class RestoreSpec {
     public String intoSchema;
     /** Another database to restore into: a Secret like the Database's connection; defaults to the source database. */
     public DatabaseSpec.Connection target;
+    /**
+     * Only plan: the Job computes what the restore would do (tables emptied or recreated, partitions
+     * attached, foreign keys, sequences, triggers, what cannot be restored), reports it in
+     * status.plan and changes nothing.
+     */
+    @Default("false")
+    public Boolean plan;
 }

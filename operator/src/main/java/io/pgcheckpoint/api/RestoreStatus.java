@@ -13,12 +13,18 @@ public class RestoreStatus {
     public String message;
     public String job;
     public List<TableResult> tables;
+    /** With spec.plan: what the restore would do, one step a line; nothing was changed. */
+    public List<String> plan;
+    /** What was not restored, or restored differently, and why (e.g. an owner the restoring role may not set). */
+    public List<String> warnings;
 
     public static class TableResult {
         public String table;
         public String restoredAs;
+        public String kind;
         public Long ledgerRows;
         public Long restoredRows;
         public Boolean matches;
+        public String note;
     }
 }

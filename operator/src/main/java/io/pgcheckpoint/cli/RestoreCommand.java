@@ -1,8 +1,11 @@
 package io.pgcheckpoint.cli;
 
+import io.pgcheckpoint.engine.Json;
 import io.pgcheckpoint.engine.PgTools;
 import io.pgcheckpoint.engine.Restorer;
 import io.pgcheckpoint.engine.Store;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +16,8 @@ import picocli.CommandLine.Option;
 @Command(name = "restore", mixinStandardHelpOptions = true,
         description = {"Bring chosen tables back from a checkpoint, in one transaction.",
                 "side-by-side (default) restores them into a new schema restored_<tag> so you can compare and copy rows back;",
-                "replace empties and refills (or recreates) the live tables and needs --confirm <tag>."})
+                "replace empties and refills (or recreates) the live tables and needs --confirm <tag>.",
+                "--plan prints what the restore would do and changes nothing. Details: docs/restore.md."})
 final class RestoreCommand extends StoreCommand implements Callable<Integer> {
     enum Mode { side_by_side, replace }
 
@@ -21,7 +25,8 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
     String tag;
 
     @Option(names = {"-t", "--table"}, required = true, paramLabel = "SCHEMA.TABLE",
-            description = "Table to restore (repeatable); quote odd names: '\"My Schema\".\"Odd table\"'.")
+            description = "Table to restore (repeatable); a partitioned table brings all its partitions; "
+                    + "quote odd names: '\"My Schema\".\"Odd table\"'.")
     List<String> tables;
 
     @Option(names = "--target", paramLabel = "URI", defaultValue = "${env:PGCHECKPOINT_DB_URI}", description = "(env PGCHECKPOINT_DB_URI) libpq URI of the database to restore into (default: PG* environment).")
@@ -37,6 +42,14 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
     @Option(names = "--into-schema", paramLabel = "SCHEMA", description = "Schema for side-by-side (default restored_<tag>).")
     String intoSchema;
 
+    @Option(names = "--plan", description = "Print what the restore would do (tables emptied or recreated, partitions attached, "
+            + "foreign keys, sequences, triggers, what cannot be restored) and change nothing.")
+    boolean plan;
+
+    @Option(names = "--lock-timeout", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
+            description = "How long to wait for each table lock before giving up with nothing changed, e.g. 10s, 2m (default 10s).")
+    Duration lockTimeout;
+
     static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Mode> {
         @Override
         public Mode convert(String value) {
@@ -48,23 +61,113 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
         }
     }
 
+    static final class DurationConverter implements picocli.CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)?").matcher(value.strip());
+            if (!m.matches()) {
+                throw new picocli.CommandLine.TypeConversionException("use a duration like 500ms, 10s or 2m, not '" + value + "'");
+            }
+            long n = Long.parseLong(m.group(1));
+            return switch (m.group(2) == null ? "s" : m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofSeconds(n);
+            };
+        }
+    }
+
     @Override
     public Integer call() {
         try (Store s = openStore()) {
-            Restorer.Report r = new Restorer(PgTools.locate(), output.progress()).restore(new Restorer.Request(s, tag, tables,
-                    db(target), mode == Mode.replace ? Restorer.Mode.REPLACE : Restorer.Mode.SIDE_BY_SIDE, confirm, intoSchema));
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("ok", r.allMatch());
-            json.put("tag", r.tag());
-            json.put("mode", r.mode());
-            json.put("tables", r.tables());
-            output.result(json, () -> {
-                for (Restorer.TableResult t : r.tables()) {
-                    System.out.printf("%s %s -> %s: %d rows restored, ledger %d%n", t.matches() ? "OK      " : "MISMATCH",
-                            t.table(), t.restoredAs(), t.restoredRows(), t.ledgerRows());
-                }
-            });
-            return r.allMatch() ? 0 : Main.FAILED;
+            Restorer restorer = new Restorer(PgTools.locate(), output.progress());
+            Restorer.Request request = new Restorer.Request(s, tag, tables, db(target),
+                    mode == Mode.replace ? Restorer.Mode.REPLACE : Restorer.Mode.SIDE_BY_SIDE, confirm, intoSchema, lockTimeout);
+            return plan ? plan(restorer.plan(request)) : restore(restorer.restore(request));
         }
+    }
+
+    private int plan(Restorer.Plan p) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("ok", p.ok());
+        json.put("plan", true);
+        json.put("tag", p.tag());
+        json.put("mode", p.mode());
+        if (!p.ok()) {
+            json.put("error", "restore.blocked");
+            json.put("message", String.join("; ", p.blockers()));
+        }
+        json.put("actions", p.actions());
+        json.put("warnings", p.warnings());
+        json.put("blockers", p.blockers());
+        output.result(fit(json), () -> {
+            System.out.println("Plan: " + p.mode() + " from checkpoint '" + p.tag() + "' into " + p.target()
+                    + " (nothing has been changed)");
+            for (Restorer.Action a : p.actions()) {
+                System.out.println("  - " + a);
+            }
+            if (!p.warnings().isEmpty()) {
+                System.out.println("Not restored, or restored differently:");
+                p.warnings().forEach(w -> System.out.println("  ! " + w));
+            }
+            if (!p.blockers().isEmpty()) {
+                System.out.println("The restore would be refused:");
+                p.blockers().forEach(b -> System.out.println("  x " + b));
+            }
+        });
+        return p.ok() ? 0 : Main.FAILED;
+    }
+
+    private int restore(Restorer.Report r) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("ok", r.allMatch());
+        json.put("tag", r.tag());
+        json.put("mode", r.mode());
+        json.put("tables", r.tables());
+        json.put("done", r.done());
+        json.put("warnings", r.warnings());
+        output.result(fit(json), () -> {
+            for (Restorer.TableResult t : r.tables()) {
+                System.out.printf("%s %s -> %s: %d rows restored, ledger %d%s%n", t.matches() ? "OK      " : "MISMATCH",
+                        t.table(), t.restoredAs(), t.restoredRows(), t.ledgerRows(), t.note() == null ? "" : " (" + t.note() + ")");
+            }
+            for (Restorer.Action a : r.done()) {
+                System.out.println("  - " + a);
+            }
+            r.warnings().forEach(w -> System.out.println("warning: " + w));
+        });
+        return r.allMatch() ? 0 : Main.FAILED;
+    }
+
+    /**
+     * Keeps the JSON under the termination-message limit by shortening first what matters least:
+     * action details, then the tail of each list (its length noted as "&lt;list&gt;Omitted"), never the verdict.
+     */
+    static Map<String, Object> fit(Map<String, Object> json) {
+        if (Json.compact(json).length() <= Output.JSON_LIMIT) {
+            return json;
+        }
+        Map<String, Object> smaller = new LinkedHashMap<>(json);
+        for (String key : List.of("actions", "done")) {
+            if (smaller.get(key) instanceof List<?> list) {
+                smaller.put(key, list.stream().map(a -> a instanceof Restorer.Action x ? new Restorer.Action(x.what(), x.object(), null) : a).toList());
+            }
+        }
+        if (smaller.get("message") instanceof String m && m.length() > 1500) {
+            smaller.put("message", m.substring(0, 1500) + "…");
+        }
+        for (int keep : new int[] {12, 6, 3, 1, 0}) {
+            if (Json.compact(smaller).length() <= Output.JSON_LIMIT) {
+                break;
+            }
+            for (String key : List.of("tables", "done", "actions", "warnings", "blockers")) {
+                if (json.get(key) instanceof List<?> list && list.size() > keep) {
+                    List<?> current = (List<?>) smaller.get(key);
+                    smaller.put(key, new ArrayList<>(current.subList(0, Math.min(keep, current.size()))));
+                    smaller.put(key + "Omitted", list.size() - keep);
+                }
+            }
+        }
+        return smaller;
     }
 }

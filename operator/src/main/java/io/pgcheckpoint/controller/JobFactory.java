@@ -138,6 +138,9 @@ public final class JobFactory {
         if (r.getSpec().intoSchema != null) {
             args.addAll(List.of("--into-schema", r.getSpec().intoSchema));
         }
+        if (Boolean.TRUE.equals(r.getSpec().plan)) {
+            args.add("--plan");
+        }
         List<EnvVar> env = new ArrayList<>(storeEnv(db));
         env.addAll(connectionEnv(r.getSpec().target != null ? r.getSpec().target : db.getSpec().connection));
         Container main = mainContainer(args, env, db);

@@ -113,14 +113,50 @@ public class RestoreReconciler implements Reconciler<Restore> {
             status.tables = Json.MAPPER.convertValue(r.get("tables"),
                     new com.fasterxml.jackson.core.type.TypeReference<List<RestoreStatus.TableResult>>() { });
         }
+        boolean planOnly = r != null && r.path("plan").asBoolean(false);
+        if (r != null) {
+            status.plan = planOnly ? lines(r.get("actions"), r.path("actionsOmitted").asInt(0)) : null;
+            List<String> warnings = lines(r.get("warnings"), r.path("warningsOmitted").asInt(0));
+            status.warnings = warnings == null || warnings.isEmpty() ? null : warnings;
+        }
         if (outcome.state() == JobOutcome.State.FAILED || !outcome.ok()) {
-            return fail(status, restore, client, CheckpointReconciler.reason(outcome.errorCode()), "the restore failed: " + outcome.errorMessage());
+            return fail(status, restore, client, CheckpointReconciler.reason(outcome.errorCode()), (planOnly
+                    ? "the restore would be refused (plan only, nothing changed): " : "the restore failed: ") + outcome.errorMessage());
         }
         status.phase = Phase.Succeeded;
-        status.message = "restored " + status.tables.size() + " table(s); every count matches the ledger";
+        if (planOnly) {
+            status.message = "plan only, nothing changed: " + (status.plan == null ? 0 : status.plan.size())
+                    + " step(s) in status.plan" + (status.warnings == null ? "" : ", " + status.warnings.size() + " warning(s)")
+                    + "; create a Restore without spec.plan to run it";
+            Conditions.set(status.conditions, "Complete", true, "Planned", status.message, status.observedGeneration);
+            Events.emit(client, restore, false, "Planned", status.message);
+            return null;
+        }
+        status.message = "restored " + (status.tables == null ? 0 : status.tables.size()) + " table(s); every count matches the ledger"
+                + (status.warnings == null ? "" : "; " + status.warnings.size() + " warning(s) in status.warnings");
         Conditions.set(status.conditions, "Complete", true, "Succeeded", status.message, status.observedGeneration);
         Events.emit(client, restore, false, "Succeeded", status.message);
         return null;
+    }
+
+    /** A JSON list of strings or of {what, object, detail} steps, as lines. */
+    static List<String> lines(JsonNode list, int omitted) {
+        if (list == null || !list.isArray()) {
+            return null;
+        }
+        List<String> out = new java.util.ArrayList<>();
+        for (JsonNode n : list) {
+            if (n.isTextual()) {
+                out.add(n.asText());
+            } else if (n.has("what")) {
+                String detail = n.path("detail").asText("");
+                out.add(n.path("what").asText() + " " + n.path("object").asText() + (detail.isEmpty() ? "" : ": " + detail));
+            }
+        }
+        if (omitted > 0) {
+            out.add("… and " + omitted + " more (see the Job's log)");
+        }
+        return out;
     }
 
     private static Duration pending(RestoreStatus status, Restore restore, KubernetesClient client, String reason, String message) {

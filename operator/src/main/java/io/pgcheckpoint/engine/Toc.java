@@ -1,40 +1,63 @@
 package io.pgcheckpoint.engine;
 
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * An archive's table of contents as {@code pg_restore -l} prints it, and the selective
- * rendering of chosen entries to SQL with {@code pg_restore -L}.
+ * An archive's table of contents as {@code pg_restore --list} prints it, the SQL and
+ * dependencies of chosen entries ({@code pg_restore --verbose} writes {@code -- TOC entry N}
+ * and {@code -- Dependencies:} before each one), and the streaming of chosen entries, in an
+ * order of our choosing, with {@code pg_restore --use-list}.
  */
 public final class Toc {
-    /** Longest first, so "TABLE DATA" is not read as "TABLE". */
-    private static final List<String> KINDS = List.of("MATERIALIZED VIEW DATA", "SEQUENCE OWNED BY", "FK CONSTRAINT",
-            "SEQUENCE SET", "TABLE DATA", "CONSTRAINT", "SEQUENCE", "DEFAULT", "TRIGGER", "INDEX", "POLICY",
-            "ROW SECURITY", "TABLE");
+    /** Every entry kind pg_dump 13-18 writes that matters here; longest first when matching. */
+    private static final List<String> KINDS = java.util.stream.Stream.of(
+            "ACL", "COMMENT", "CONSTRAINT", "CHECK CONSTRAINT", "DEFAULT", "DEFAULT ACL", "FK CONSTRAINT",
+            "FOREIGN TABLE", "FUNCTION", "INDEX", "INDEX ATTACH", "MATERIALIZED VIEW", "MATERIALIZED VIEW DATA",
+            "POLICY", "PUBLICATION", "PUBLICATION TABLE", "PUBLICATION TABLES IN SCHEMA", "ROW SECURITY", "RULE",
+            "SCHEMA", "SECURITY LABEL", "SEQUENCE", "SEQUENCE OWNED BY", "SEQUENCE SET", "STATISTICS",
+            "STATISTICS DATA", "TABLE", "TABLE ATTACH", "TABLE DATA", "TRIGGER", "VIEW", "EVENT TRIGGER",
+            "BLOB", "BLOBS", "BLOB DATA", "BLOB METADATA", "LARGE OBJECT", "DATABASE", "DATABASE PROPERTIES",
+            "EXTENSION", "TYPE", "DOMAIN", "AGGREGATE", "PROCEDURE", "SERVER", "USER MAPPING")
+            .sorted(Comparator.comparingInt(String::length).reversed()).toList();
 
-    public record Entry(String line, String kind, String rest) {
-        /** The entry belongs to {@code schema.name} (its tag is the name, or starts with it for constraints and defaults). */
-        boolean about(String schema, String name) {
-            return rest.startsWith(schema + " " + name + " ");
-        }
+    /** Kinds whose SQL is read to learn how tables hang together (never table or blob data). */
+    static final Set<String> DESCRIBED = Set.of("TABLE", "TABLE ATTACH", "MATERIALIZED VIEW", "MATERIALIZED VIEW DATA",
+            "VIEW", "FOREIGN TABLE", "SEQUENCE", "SEQUENCE OWNED BY", "SEQUENCE SET", "DEFAULT", "CONSTRAINT",
+            "CHECK CONSTRAINT", "FK CONSTRAINT", "INDEX", "INDEX ATTACH", "TRIGGER", "POLICY", "ROW SECURITY", "RULE",
+            "STATISTICS", "COMMENT", "ACL", "SECURITY LABEL", "PUBLICATION TABLE");
 
-        boolean inSchema(String schema) {
-            return rest.startsWith(schema + " ");
-        }
+    private static final Pattern LINE = Pattern.compile("^(\\d+); (\\d+) (\\d+) (.*)$");
+    private static final Pattern HEADER = Pattern.compile("^-- TOC entry (\\d+) \\(class \\d+ OID \\d+\\)$");
+
+    /** One line of the list: {@code 219; 1259 16413 TABLE public orders app_owner}. */
+    public record Entry(int id, long classOid, long objOid, String kind, String label, String line) {
+    }
+
+    /** An entry's SQL as pg_restore renders it, with the entries it depends on. */
+    public record Described(Entry entry, List<Integer> dependencies, String sql) {
     }
 
     private final PgTools tools;
     private final Path archive;
     private final List<Entry> entries;
+    private final Map<Integer, Entry> byId = new HashMap<>();
 
     public Toc(PgTools tools, Path archive) {
         this.tools = tools;
@@ -45,36 +68,93 @@ public final class Toc {
         }
         List<Entry> parsed = new ArrayList<>();
         for (String line : r.stdout().split("\n")) {
-            if (line.isBlank() || line.startsWith(";")) {
+            Matcher m = LINE.matcher(line);
+            if (!m.matches()) {
                 continue;
             }
-            // "225; 1259 16385 TABLE public orders postgres"
-            String[] head = line.split(" ", 4);
-            if (head.length < 4) {
-                continue;
-            }
-            String body = head[3];
-            for (String kind : KINDS) {
-                if (body.startsWith(kind + " ")) {
-                    parsed.add(new Entry(line, kind, body.substring(kind.length() + 1)));
-                    break;
-                }
-            }
+            String body = m.group(4);
+            String kind = KINDS.stream().filter(k -> body.startsWith(k + " ")).findFirst()
+                    .orElse(body.contains(" ") ? body.substring(0, body.indexOf(' ')) : body);
+            Entry e = new Entry(Integer.parseInt(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)), kind,
+                    body.length() > kind.length() ? body.substring(kind.length() + 1) : "", line);
+            parsed.add(e);
+            byId.put(e.id(), e);
         }
-        this.entries = parsed;
+        this.entries = List.copyOf(parsed);
     }
 
     public List<Entry> entries() {
         return entries;
     }
 
-    public List<Entry> find(String kind, String schema, String name) {
-        return entries.stream().filter(e -> e.kind().equals(kind) && e.about(schema, name)).toList();
+    public Entry byId(int id) {
+        return byId.get(id);
     }
 
-    /** Streams the SQL of the given entries, in archive order, line by line. */
-    public void render(List<Entry> chosen, Consumer<String> lines) {
-        List<Entry> ordered = entries.stream().filter(chosen::contains).toList();
+    public Path archive() {
+        return archive;
+    }
+
+    /** The SQL and dependencies of every entry of the described kinds, in one pg_restore run. */
+    public Map<Integer, Described> describe() {
+        List<Entry> chosen = entries.stream().filter(e -> DESCRIBED.contains(e.kind())).toList();
+        Map<Integer, StringBuilder> sql = new LinkedHashMap<>();
+        Map<Integer, List<Integer>> deps = new HashMap<>();
+        int[] current = {-1};
+        Sql.Splitter splitter = new Sql.Splitter(new Sql.Splitter.Sink() {
+            @Override
+            public void statement(String s) {
+                if (current[0] >= 0) {
+                    sql.get(current[0]).append(s).append('\n');
+                }
+            }
+
+            @Override
+            public void between(String line) {
+                Matcher m = HEADER.matcher(line);
+                if (m.matches()) {
+                    current[0] = Integer.parseInt(m.group(1));
+                    sql.putIfAbsent(current[0], new StringBuilder());
+                } else if (line.startsWith("-- Dependencies: ") && current[0] >= 0) {
+                    List<Integer> d = new ArrayList<>();
+                    for (String s : line.substring("-- Dependencies: ".length()).trim().split(" +")) {
+                        d.add(Integer.parseInt(s));
+                    }
+                    deps.put(current[0], d);
+                }
+            }
+
+            @Override
+            public void meta(String line) {
+                // the restrict/unrestrict meta-commands only frame the script
+            }
+        });
+        java.nio.charset.Charset[] charset = {StandardCharsets.UTF_8};
+        stream(chosen, List.of(), bytes -> {
+            String line = new String(bytes, charset[0]);
+            Matcher enc = RestoreScript.ENCODING.matcher(line.strip());
+            if (enc.matches()) {
+                java.nio.charset.Charset cs = RestoreScript.charsetFor(enc.group(1));
+                charset[0] = cs == null ? StandardCharsets.UTF_8 : cs;
+            }
+            splitter.line(line);
+        });
+        Map<Integer, Described> result = new LinkedHashMap<>();
+        for (Entry e : chosen) {
+            StringBuilder text = sql.get(e.id());
+            result.put(e.id(), new Described(e, deps.getOrDefault(e.id(), List.of()), text == null ? "" : text.toString()));
+        }
+        return result;
+    }
+
+    /**
+     * Streams the SQL of the given entries, in exactly the given order (pg_restore follows the
+     * list file's order), line by line as raw bytes in the archive's encoding.
+     */
+    public void stream(List<Entry> ordered, List<String> flags, Consumer<byte[]> lines) {
+        if (ordered.isEmpty()) {
+            return;
+        }
         Path list;
         try {
             list = Files.createTempFile("pgcheckpoint-toc-", ".list");
@@ -83,17 +163,24 @@ public final class Toc {
             throw new CheckpointException("local.io", "cannot write a restore list: " + e.getMessage(), e);
         }
         try {
-            Process p = new ProcessBuilder(tools.path("pg_restore"), "--use-list=" + list, "--file=-", "--no-owner",
-                    "--no-privileges", "--no-tablespaces", "--no-comments", archive.toString()).start();
+            List<String> command = new ArrayList<>(List.of(tools.path("pg_restore"), "--verbose", "--use-list=" + list, "--file=-"));
+            command.addAll(flags);
+            command.add(archive.toString());
+            Process p = new ProcessBuilder(command).start();
             p.getOutputStream().close();
             PgTools.StderrTail err = PgTools.StderrTail.drain(p.getErrorStream());
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8), 1 << 16)) {
-                String line;
-                while ((line = in.readLine()) != null) {
-                    lines.accept(line);
-                }
+            RuntimeException failure = null;
+            try (InputStream in = new BufferedInputStream(p.getInputStream(), 1 << 16)) {
+                readLines(in, lines);
+            } catch (RuntimeException e) {
+                failure = e;
+                p.destroy();
             }
-            if (p.waitFor() != 0) {
+            int exit = p.waitFor();
+            if (failure != null) {
+                throw failure;
+            }
+            if (exit != 0) {
                 throw new CheckpointException("restore.render", "pg_restore could not read the chosen entries: " + err.errorSummary());
             }
         } catch (IOException e) {
@@ -106,32 +193,33 @@ public final class Toc {
         }
     }
 
-    /** The SQL of each entry on its own, split on the headers pg_restore writes before every entry. */
-    public Map<Entry, String> renderEach(List<Entry> chosen) {
-        if (chosen.isEmpty()) {
-            return Map.of();
-        }
-        List<Entry> ordered = entries.stream().filter(chosen::contains).toList();
-        List<StringBuilder> blocks = new ArrayList<>();
-        render(ordered, line -> {
-            if (line.startsWith("-- Name: ") || line.startsWith("-- Data for Name: ")) {
-                blocks.add(new StringBuilder());
-            } else if (!blocks.isEmpty() && !line.startsWith("--")) {
-                blocks.get(blocks.size() - 1).append(line).append('\n');
+    private static void readLines(InputStream in, Consumer<byte[]> lines) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+        byte[] buffer = new byte[1 << 16];
+        int n;
+        while ((n = in.read(buffer)) > 0) {
+            int start = 0;
+            for (int i = 0; i < n; i++) {
+                if (buffer[i] == '\n') {
+                    line.write(buffer, start, i - start);
+                    lines.accept(line.toByteArray());
+                    line.reset();
+                    start = i + 1;
+                }
             }
-        });
-        if (blocks.size() != ordered.size()) {
-            throw new CheckpointException("restore.render", "expected " + ordered.size() + " entries from pg_restore, read "
-                    + blocks.size() + ": this archive's layout is not understood; restore with pg_restore by hand");
+            line.write(buffer, start, n - start);
         }
-        Map<Entry, String> sql = new java.util.LinkedHashMap<>();
-        for (int i = 0; i < ordered.size(); i++) {
-            sql.put(ordered.get(i), blocks.get(i).toString());
+        if (line.size() > 0) {
+            lines.accept(line.toByteArray());
         }
-        return sql;
     }
 
-    public Path archive() {
-        return archive;
+    /** Entries by id, for lookups from dependency lists. */
+    public static Map<Integer, Entry> index(Collection<Entry> entries) {
+        Map<Integer, Entry> m = new HashMap<>();
+        for (Entry e : entries) {
+            m.put(e.id(), e);
+        }
+        return m;
     }
 }

@@ -392,4 +392,60 @@ class ReconcilerTest {
         assertEquals("restored_pre_deploy_1.orders", done.getStatus().tables.get(0).restoredAs);
         assertNotNull(running.getStatus().job);
     }
+
+    @Test
+    void restorePlanRunsTheJobWithPlanAndReportsThePlanWithoutChangingAnything() {
+        database("prod", true);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        await("pre-deploy-1", phase(Phase.Dumping));
+        finish("pre-deploy-1-dump", true, SEALED);
+        await("pre-deploy-1", phase(Phase.Drilling));
+        finish("pre-deploy-1-drill", true, PROVEN);
+        await("pre-deploy-1", phase(Phase.Proven));
+
+        Restore r = new Restore();
+        r.setMetadata(new ObjectMetaBuilder().withName("orders-plan").withNamespace(ns).build());
+        RestoreSpec spec = new RestoreSpec();
+        spec.checkpoint = "pre-deploy-1";
+        spec.tables = List.of("public.orders");
+        spec.mode = RestoreSpec.Mode.Replace;
+        spec.confirm = "pre-deploy-1";
+        spec.plan = true;
+        r.setSpec(spec);
+        client.resource(r).create();
+        client.resources(Restore.class).inNamespace(ns).withName("orders-plan").waitUntilCondition(
+                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Running, 30, TimeUnit.SECONDS);
+        List<String> args = job("orders-plan-restore").getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+        assertTrue(args.containsAll(List.of("--plan", "--mode", "replace", "--confirm", "pre-deploy-1")), args.toString());
+        finish("orders-plan-restore", true, "{\"ok\":true,\"plan\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"replace\",\"actions\":["
+                + "{\"what\":\"empty and refill\",\"object\":\"public.orders\",\"detail\":\"5000 rows\"},"
+                + "{\"what\":\"move sequence\",\"object\":\"public.orders_id_seq\",\"detail\":\"next value 1 -> 5001\"}],"
+                + "\"warnings\":[\"not restored: view public.big_orders\"],\"blockers\":[]}");
+        Restore planned = client.resources(Restore.class).inNamespace(ns).withName("orders-plan").waitUntilCondition(
+                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Succeeded, 30, TimeUnit.SECONDS);
+        assertEquals(List.of("empty and refill public.orders: 5000 rows", "move sequence public.orders_id_seq: next value 1 -> 5001"),
+                planned.getStatus().plan);
+        assertEquals(List.of("not restored: view public.big_orders"), planned.getStatus().warnings);
+        assertTrue(planned.getStatus().message.contains("nothing changed"), planned.getStatus().message);
+
+        Restore blocked = new Restore();
+        blocked.setMetadata(new ObjectMetaBuilder().withName("customers-plan").withNamespace(ns).build());
+        RestoreSpec blockedSpec = new RestoreSpec();
+        blockedSpec.checkpoint = "pre-deploy-1";
+        blockedSpec.tables = List.of("public.customers");
+        blockedSpec.mode = RestoreSpec.Mode.Replace;
+        blockedSpec.confirm = "pre-deploy-1";
+        blockedSpec.plan = true;
+        blocked.setSpec(blockedSpec);
+        client.resource(blocked).create();
+        client.resources(Restore.class).inNamespace(ns).withName("customers-plan").waitUntilCondition(
+                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Running, 30, TimeUnit.SECONDS);
+        finish("customers-plan-restore", false, "{\"ok\":false,\"plan\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"replace\","
+                + "\"error\":\"restore.blocked\",\"message\":\"public.customers cannot be emptied: public.orders references it\","
+                + "\"actions\":[],\"warnings\":[],\"blockers\":[\"public.customers cannot be emptied: public.orders references it\"]}");
+        Restore refused = client.resources(Restore.class).inNamespace(ns).withName("customers-plan").waitUntilCondition(
+                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Failed, 30, TimeUnit.SECONDS);
+        assertTrue(refused.getStatus().message.contains("would be refused") && refused.getStatus().message.contains("public.orders"),
+                refused.getStatus().message);
+    }
 }
