@@ -109,7 +109,7 @@ class SurgicalRestoreTest {
     static void sealGoldenAndRestoreTheOracle() throws IOException {
         pg = Fixtures.source(null);
         DbTarget postgres = pg.target("postgres");
-        Fixtures.sql(postgres, "CREATE ROLE app_owner; CREATE ROLE app_reader; CREATE ROLE app_writer; CREATE ROLE restorer LOGIN");
+        Fixtures.sql(postgres, "CREATE ROLE app_owner; CREATE ROLE app_reader; CREATE ROLE app_writer; CREATE ROLE restorer LOGIN PASSWORD 'restorer-pw'");
         Fixtures.sql(postgres, "CREATE DATABASE golden");
         DbTarget golden = pg.target("golden");
         Fixtures.sql(golden, SCHEMA);
@@ -361,7 +361,7 @@ class SurgicalRestoreTest {
     void restoringRoleThatMayNotSetTheOwnerIsToldWhatWasNotRestored() {
         DbTarget db = copy();
         Fixtures.sql(db, "DROP TABLE orders CASCADE; GRANT CREATE ON SCHEMA public TO restorer; GRANT REFERENCES ON customers TO restorer");
-        DbTarget asRestorer = new DbTarget("127.0.0.1", pg.port(), "restorer", null, db.database(), "disable", Map.of());
+        DbTarget asRestorer = new DbTarget("127.0.0.1", pg.port(), "restorer", "restorer-pw", db.database(), "disable", Map.of());
         Restorer.Report report = replace(asRestorer, "public.orders");
         assertTrue(report.allMatch(), report.toString());
         assertEquals("restorer", query(db, "SELECT relowner::regrole::text FROM pg_class WHERE oid = 'public.orders'::regclass"));
@@ -457,7 +457,7 @@ class SurgicalRestoreTest {
     void tableWithUserTriggersIsRefusedToARoleThatCannotDisableThem() {
         DbTarget db = copy();
         Fixtures.sql(db, "GRANT SELECT, INSERT, TRUNCATE ON events TO restorer");
-        DbTarget asRestorer = new DbTarget("127.0.0.1", pg.port(), "restorer", null, db.database(), "disable", Map.of());
+        DbTarget asRestorer = new DbTarget("127.0.0.1", pg.port(), "restorer", "restorer-pw", db.database(), "disable", Map.of());
         CheckpointException e = assertThrows(CheckpointException.class, () -> replace(asRestorer, "public.events"));
         assertEquals("restore.blocked", e.code());
         assertTrue(e.getMessage().contains("events_audit") && e.getMessage().contains("owner"), e.getMessage());
@@ -577,7 +577,7 @@ class SurgicalRestoreTest {
         String seq = query(db, "SELECT last_value || '/' || is_called FROM events_id_seq");
 
         List<String> args = new ArrayList<>(List.of("restore", "--plan", "--store", "file:" + storeDir, "--tag", TAG,
-                "--target", "postgresql://postgres@127.0.0.1:" + pg.port() + "/" + db.database(), "--mode", "replace", "--confirm", TAG));
+                "--target", "postgresql://postgres:" + java.net.URLEncoder.encode(db.password(), java.nio.charset.StandardCharsets.UTF_8) + "@127.0.0.1:" + pg.port() + "/" + db.database(), "--mode", "replace", "--confirm", TAG));
         for (String t : tables) {
             args.addAll(List.of("--table", t));
         }
