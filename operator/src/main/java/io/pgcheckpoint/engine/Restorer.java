@@ -55,6 +55,8 @@ public final class Restorer {
                     + request.target().describe() + ": repeat the checkpoint's tag with --confirm " + manifest.tag()
                     + " to proceed, or use side-by-side mode");
         }
+        // pg_restore and psql that read this archive: of its pg_dump's major, else the lowest newer one
+        PgTools tools = this.tools.forArchive(manifest.pgDumpMajor(), manifest.pgDumpVersion());
         List<Ledger.Entry> chosen = choose(manifest, request.tables());
         String schema = request.intoSchema() != null ? request.intoSchema() : defaultSchema(manifest.tag());
         Path work = Driller.tempDir();
@@ -93,8 +95,10 @@ public final class Restorer {
             }
             progress.step((request.mode() == Mode.SIDE_BY_SIDE ? "restoring side by side into schema " + schema
                     : "replacing") + ": " + chosen.stream().map(Ledger.Entry::display).toList());
-            runInOneTransaction(request.target(), preamble.toString(), toc, entries,
-                    request.mode() == Mode.SIDE_BY_SIDE ? new SchemaRewriter(chosen, schema) : line -> line);
+            java.util.function.UnaryOperator<String> rewrite = request.mode() == Mode.SIDE_BY_SIDE
+                    ? new SchemaRewriter(chosen, schema) : line -> line;
+            runInOneTransaction(tools, request.target(), preamble.toString(), toc, entries,
+                    new UnknownSettings(request.target()).andThen(rewrite));
 
             List<TableResult> results = new ArrayList<>();
             try (Connection c = Db.connect(request.target())) {
@@ -214,8 +218,8 @@ public final class Restorer {
     }
 
     /** Feeds the preamble and the rendered entries to one psql session in a single transaction. */
-    private void runInOneTransaction(DbTarget target, String preamble, Toc toc, List<Toc.Entry> entries,
-                                     java.util.function.UnaryOperator<String> rewrite) {
+    private static void runInOneTransaction(PgTools tools, DbTarget target, String preamble, Toc toc, List<Toc.Entry> entries,
+                                            java.util.function.Function<String, String> rewrite) {
         try {
             ProcessBuilder pb = new ProcessBuilder(tools.path("psql"), "--no-psqlrc", "--quiet", "--single-transaction",
                     "--set=ON_ERROR_STOP=1", "--no-password", "--file=-");
@@ -258,6 +262,61 @@ public final class Restorer {
      * headers name them; COPY data lines pass untouched, and an INHERITS clause is dropped so
      * a restored child never joins the live parent.
      */
+    /**
+     * Drops the {@code SET name = value;} lines, outside COPY data, whose setting the target server
+     * does not have: a newer pg_restore writes settings at the top of its output that an older
+     * server rejects (pg_restore 17+ sets {@code transaction_timeout}, which PostgreSQL 13-16 do
+     * not know), and with ON_ERROR_STOP one of them would roll the whole restore back. Such a
+     * setting only switches off something the older server does not have.
+     */
+    static final class UnknownSettings implements java.util.function.UnaryOperator<String> {
+        private static final Pattern SET = Pattern.compile("^SET ([a-z_]+) = .*;$");
+        private final Set<String> known;
+        private boolean inCopyData;
+
+        UnknownSettings(DbTarget target) {
+            this(settings(target));
+        }
+
+        UnknownSettings(Set<String> known) {
+            this.known = known;
+        }
+
+        private static Set<String> settings(DbTarget target) {
+            try (Connection c = Db.connect(target)) {
+                return settings(c);
+            } catch (SQLException e) {
+                throw new CheckpointException("database.error", "reading the settings of " + target.describe() + " failed: "
+                        + e.getMessage(), e);
+            }
+        }
+
+        /** The names of the server's settings (pg_settings). */
+        static Set<String> settings(Connection c) throws SQLException {
+            try (var st = c.createStatement(); var rs = st.executeQuery("SELECT name FROM pg_catalog.pg_settings")) {
+                Set<String> names = new java.util.HashSet<>();
+                while (rs.next()) {
+                    names.add(rs.getString(1));
+                }
+                return names;
+            }
+        }
+
+        @Override
+        public String apply(String line) {
+            if (inCopyData) {
+                inCopyData = !line.equals("\\.");
+                return line;
+            }
+            if (line.startsWith("COPY ") && line.endsWith(" FROM stdin;")) {
+                inCopyData = true;
+                return line;
+            }
+            Matcher m = SET.matcher(line);
+            return m.matches() && !known.contains(m.group(1)) ? "-- (not on this server) " + line : line;
+        }
+    }
+
     private static final class SchemaRewriter implements java.util.function.UnaryOperator<String> {
         private final List<String[]> renames = new ArrayList<>();
         private boolean inCopyData;
