@@ -14,8 +14,15 @@ K8S_VERSION="v1.34.4"
 HELM_VERSION="v3.19.5"          # must match helm/go.mod
 PROMETHEUS_VERSION="v3.16.0"    # promtool; promtool/go.mod pins Go module version v0.316.0
 ARGOCD_VERSION="v3.5.3"         # must match argocd-lua/go.mod
-DEBIAN_SUITE="bookworm"
+DEBIAN_SUITE="bookworm"       # the host's suite: postgres:15 and the host's own PostgreSQL
 PG_MAJOR="15"
+# PostgreSQL majors the testbed has images of, each from the Debian suite that
+# carries it (the host stays on bookworm; newer suites only inside images):
+# major:suite.
+PG_IMAGE_SUITES="15:bookworm 17:trixie 18:sid"
+# The project's image: the suite with the newest client tools (pg_dump 18
+# dumps every supported source, 13-18).
+PROJECT_SUITE="${PGCK_PROJECT_SUITE:-sid}"
 
 CACHE="${PGCK_TESTBED_CACHE:-/var/cache/pgcheckpoint-testbed}"
 K8S_BIN="$CACHE/k8s-$K8S_VERSION/bin"
@@ -49,6 +56,18 @@ ETCD_PEER_PORT="${PGCK_TESTBED_ETCD_PEER_PORT:-23800}"
 BASE_IMAGE="localhost/debian-base:$DEBIAN_SUITE"
 PAUSE_IMAGE="localhost/pause:3.10"
 POSTGRES_IMAGE="localhost/postgres:$PG_MAJOR"
+base_image_of() { echo "localhost/debian-base:$1"; }          # suite -> image
+postgres_image_of() { echo "localhost/postgres:$1"; }         # major -> image
+suite_of_major() { # major -> Debian suite carrying it
+  local m
+  for m in $PG_IMAGE_SUITES; do [ "${m%%:*}" = "$1" ] && { echo "${m#*:}"; return; }; done
+  return 1
+}
+pg_image_majors() { local m; for m in $PG_IMAGE_SUITES; do echo "${m%%:*}"; done; }
+# Client and server binaries of the newer majors, taken from their images and
+# made to run on this host (their own loader and libraries): the engine tests
+# use them as sources' tools (PGCK_TEST_PG_ROOTS in testbed/env).
+PG_TOOLS_DIR="$CACHE/pgtools"
 PROJECT_IMAGE="${PGCK_IMAGE:-localhost/pgcheckpoint:dev}"
 
 NODE_NAME="${PGCK_TESTBED_NODE:-pgck-node}"
@@ -72,7 +91,7 @@ host_ip() {
 # Installs the Debian packages the testbed needs, only those missing.
 ensure_packages() {
   local want=(containerd runc containernetworking-plugins iptables debootstrap buildah
-    openssl conntrack socat iproute2 util-linux ca-certificates curl procps
+    openssl conntrack socat iproute2 util-linux ca-certificates curl procps patchelf
     "postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR" python3)
   local missing=() p
   for p in "${want[@]}"; do

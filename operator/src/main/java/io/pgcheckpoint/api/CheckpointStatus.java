@@ -28,7 +28,11 @@ public class CheckpointStatus {
         public String size;
         public String sha256;
         public String serverVersion;
+        /** The source's major version: the drill runs a server of this major (spec.drill.image's {major}). */
+        public Integer serverMajor;
         public String pgDumpVersion;
+        /** pg_dump's compression, e.g. zstd:1 or gzip:1. */
+        public String compression;
         public String snapshotTime;
     }
 
@@ -45,5 +49,8 @@ public class CheckpointStatus {
         /** The first mismatches, e.g. "public.orders: expected 1001 rows, found 1000". */
         public List<String> mismatches;
         public Double seconds;
+        /** The throwaway server's image and version the archive was restored into. */
+        public String image;
+        public String serverVersion;
     }
 }

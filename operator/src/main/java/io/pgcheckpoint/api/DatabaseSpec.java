@@ -5,7 +5,10 @@ import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.pgcheckpoint.engine.Compression;
 
 public class DatabaseSpec {
     @Required
@@ -44,10 +47,14 @@ public class DatabaseSpec {
     }
 
     public static class DumpSpec {
-        @Min(0)
-        @Max(9)
-        @Default("1")
-        public Integer compression;
+        /**
+         * pg_dump's compression: auto (the default: zstd:1 with pg_dump 16 or newer, gzip:1 before),
+         * zstd[:1-22], lz4[:1-12], gzip[:1-9], none, or a gzip level 0-9. zstd and lz4 need pg_dump 16+
+         * (the pgcheckpoint image has pg_dump 18).
+         */
+        @ValidationRule(value = "type(self) == int ? (self >= 0 && self <= 9) : self.matches('" + Compression.SYNTAX + "')",
+                message = "compression must be auto, none, zstd[:1-22], lz4[:1-12], gzip[:1-9] or a gzip level 0-9")
+        public IntOrString compression;
         @Min(60)
         @Default("3600")
         public Long timeoutSeconds;
@@ -62,7 +69,11 @@ public class DatabaseSpec {
     }
 
     public static class DrillSpec {
-        /** PostgreSQL image of the throwaway server; its major version must be at least the source's. */
+        /**
+         * PostgreSQL image of the throwaway server. {major} is replaced with the source server's major
+         * version, so that the drill proves the archive on the major it came from; default: the
+         * operator's (chart value drillImage, postgres:{major}). A server older than the source is refused.
+         */
         public String image;
         @Min(1)
         @Max(16)

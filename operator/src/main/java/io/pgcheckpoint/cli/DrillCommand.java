@@ -18,7 +18,8 @@ final class DrillCommand extends StoreCommand implements Callable<Integer> {
     String tag;
 
     @Option(names = "--target", paramLabel = "URI",
-            description = "libpq URI of an empty database to restore into; default: a throwaway PostgreSQL started from local binaries and removed afterwards.")
+            description = {"libpq URI of an empty database to restore into, on a server of at least the source's major version;",
+                    "default: a throwaway PostgreSQL started from local binaries of the source's major (else the lowest newer one installed) and removed afterwards."})
     String target;
 
     @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Parallel pg_restore jobs (default: the number of CPUs, at most 4).")
@@ -39,6 +40,7 @@ final class DrillCommand extends StoreCommand implements Callable<Integer> {
             json.put("mismatchCount", r.mismatches().size());
             json.put("mismatches", r.mismatches().stream().limit(10).map(DrillReport.Mismatch::describe).toList());
             json.put("drillServerVersion", r.drillServerVersion());
+            json.put("pgRestoreVersion", r.pgRestoreVersion());
             json.put("seconds", r.totalMillis() / 1000.0);
             output.result(json, () -> {
                 if (r.proven()) {

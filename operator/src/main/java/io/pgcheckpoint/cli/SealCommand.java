@@ -27,9 +27,11 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
     @Option(names = "--reason", description = "Why this checkpoint was taken (recorded in the manifest).")
     String reason;
 
-    @Option(names = "--compress", defaultValue = "1", paramLabel = "0-9",
-            description = "gzip level for pg_dump (default ${DEFAULT-VALUE}: several times faster than 6 for ~10%% more bytes).")
-    int compress;
+    @Option(names = "--compress", defaultValue = "auto", paramLabel = "METHOD[:LEVEL]",
+            description = {"pg_dump's compression: auto (default), zstd[:1-22], lz4[:1-12], gzip[:1-9], none, or a gzip level 0-9.",
+                    "auto is " + io.pgcheckpoint.engine.Compression.MODERN_DEFAULT + " with pg_dump 16 or newer, "
+                            + io.pgcheckpoint.engine.Compression.LEGACY_DEFAULT + " before (docs/benchmarks.md); zstd and lz4 need pg_dump 16+."})
+    String compress;
 
     @Option(names = "--exclude-schema", paramLabel = "SCHEMA", description = "Leave this schema out (repeatable; exact name).")
     java.util.List<String> excludeSchemas;
@@ -50,7 +52,7 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
     public Integer call() {
         try (Store s = openStore()) {
             Manifest m = new Sealer(PgTools.locate(), output.progress())
-                    .seal(new Sealer.Request(db(db), s, tag, commit, reason, compress,
+                    .seal(new Sealer.Request(db(db), s, tag, commit, reason, io.pgcheckpoint.engine.Compression.parse(compress),
                             new io.pgcheckpoint.engine.Exclusions(excludeSchemas, excludeTables))
                             .withLimits(new Sealer.Limits(positive("--lock-wait-timeout", lockWaitTimeout),
                                     positive("--timeout", timeout))));
@@ -66,7 +68,9 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
             json.put("rows", m.ledger().totalRows());
             json.put("largeObjects", m.ledger().largeObjects());
             json.put("serverVersion", m.serverVersion());
+            json.put("serverMajor", m.sourceMajor());
             json.put("pgDumpVersion", m.pgDumpVersion());
+            json.put("compression", m.archive().compression());
             json.put("snapshotTime", m.snapshotTime().toString());
             json.put("seconds", m.timings().totalMillis() / 1000.0);
             output.result(json, () -> System.out.printf("sealed %s: %s, %d tables, %d rows, sha256 %s%n",

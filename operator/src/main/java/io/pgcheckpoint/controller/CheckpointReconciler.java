@@ -142,10 +142,18 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
                     return step.fail("DatabaseNotFound", "Database '" + checkpoint.getSpec().database
                             + "' was deleted after sealing; the archive stays in the bucket but cannot be drilled from here");
                 }
+                String image;
+                try {
+                    image = jobs.drillImage(checkpoint, database.get());
+                } catch (CheckpointException e) {
+                    return step.fail(reason(e.code()), e.getMessage());
+                }
                 createJob(step.client, jobs.drill(checkpoint, database.get()));
                 status.drillJob = JobFactory.drillJobName(checkpoint);
-                step.transition(Phase.Drilling, "Drilling", "restoring the archive into a throwaway PostgreSQL and counting every table (Job "
-                        + status.drillJob + ")");
+                status.drill = new CheckpointStatus.Drill();
+                status.drill.image = image;
+                step.transition(Phase.Drilling, "Drilling", "restoring the archive into a throwaway PostgreSQL (image " + image
+                        + ") and counting every table (Job " + status.drillJob + ")");
                 Conditions.set(status.conditions, "Proven", false, "Drilling", status.message, status.observedGeneration);
                 return null;
             }
@@ -187,7 +195,11 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
                 a.size = r.path("size").asText();
                 a.sha256 = r.path("sha256").asText();
                 a.serverVersion = r.path("serverVersion").asText();
+                a.serverMajor = r.path("serverMajor").canConvertToInt() && r.path("serverMajor").asInt() > 0
+                        ? Integer.valueOf(r.path("serverMajor").asInt()) : null;
+                a.serverMajor = JobFactory.sourceMajor(a); // a seal that did not report it: from its version
                 a.pgDumpVersion = r.path("pgDumpVersion").asText();
+                a.compression = r.hasNonNull("compression") ? r.path("compression").asText() : null;
                 a.snapshotTime = r.path("snapshotTime").asText();
                 status.archive = a;
                 CheckpointStatus.LedgerSummary l = new CheckpointStatus.LedgerSummary();
@@ -257,6 +269,8 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
         });
         d.mismatches = mismatches;
         d.seconds = r.path("seconds").asDouble();
+        d.serverVersion = r.hasNonNull("drillServerVersion") ? r.path("drillServerVersion").asText() : null;
+        d.image = status.drill != null ? status.drill.image : null;
         status.drill = d;
     }
 

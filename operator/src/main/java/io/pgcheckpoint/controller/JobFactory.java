@@ -15,7 +15,10 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.pgcheckpoint.api.Checkpoint;
 import io.pgcheckpoint.api.Database;
 import io.pgcheckpoint.api.DatabaseSpec;
+import io.pgcheckpoint.api.CheckpointStatus;
 import io.pgcheckpoint.api.Restore;
+import io.pgcheckpoint.engine.CheckpointException;
+import io.pgcheckpoint.engine.PgTools;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -39,9 +42,51 @@ public final class JobFactory {
         this.defaultDrillImage = defaultDrillImage;
     }
 
+    /** The drill server's image when neither the Database nor the chart names one: the source's own major. */
+    public static final String DEFAULT_DRILL_IMAGE = "postgres:{major}";
+    static final String MAJOR = "{major}";
+
     public static JobFactory fromEnvironment() {
+        String drillImage = System.getenv("PGCHECKPOINT_DRILL_IMAGE");
         return new JobFactory(System.getenv().getOrDefault("PGCHECKPOINT_IMAGE", "ghcr.io/pgcheckpoint/pgcheckpoint:0.1.0"),
-                System.getenv().getOrDefault("PGCHECKPOINT_DRILL_IMAGE", "postgres:15"));
+                drillImage == null || drillImage.isBlank() ? DEFAULT_DRILL_IMAGE : drillImage);
+    }
+
+    /**
+     * The drill server's image for a checkpoint: the template (Checkpoint, else Database, else the
+     * operator's default) with {major} replaced by the source's major version.
+     */
+    public String drillImage(Checkpoint c, Database db) {
+        DatabaseSpec.DrillSpec drill = db.getSpec().drill == null ? new DatabaseSpec.DrillSpec() : db.getSpec().drill;
+        String template = c.getSpec().drillImage != null ? c.getSpec().drillImage
+                : drill.image != null ? drill.image : defaultDrillImage;
+        return drillImage(template, c.getStatus() == null ? null : sourceMajor(c.getStatus().archive));
+    }
+
+    static String drillImage(String template, Integer major) {
+        if (!template.contains(MAJOR)) {
+            return template;
+        }
+        if (major == null) {
+            throw new CheckpointException("drill.image", "the drill image " + template + " needs the source's major version, "
+                    + "which the seal did not report: seal again with this operator's pgcheckpoint image");
+        }
+        return template.replace(MAJOR, String.valueOf(major));
+    }
+
+    /** The sealed source's major version, from the status the dump's result filled in. */
+    static Integer sourceMajor(CheckpointStatus.Archive a) {
+        if (a == null) {
+            return null;
+        }
+        if (a.serverMajor != null) {
+            return a.serverMajor;
+        }
+        try {
+            return a.serverVersion == null || a.serverVersion.isBlank() ? null : PgTools.serverMajor(a.serverVersion);
+        } catch (CheckpointException e) {
+            return null;
+        }
     }
 
     /** Where a Database's checkpoints live: {@code s3://bucket/prefix/<namespace>/<name>}. */
@@ -76,9 +121,13 @@ public final class JobFactory {
         DatabaseSpec.DumpSpec dump = db.getSpec().dump == null ? new DatabaseSpec.DumpSpec() : db.getSpec().dump;
         // The seal stops itself with a message 30 s before the Job's deadline would kill it without one.
         long deadline = timeout(dump.timeoutSeconds);
-        List<String> args = new ArrayList<>(List.of("seal", "--tag", c.tag(), "--output", "json",
-                "--compress", String.valueOf(dump.compression == null ? 1 : dump.compression),
-                "--timeout", (deadline - SEAL_DEADLINE_MARGIN_SECONDS) + "s",
+        List<String> args = new ArrayList<>(List.of("seal", "--tag", c.tag(), "--output", "json"));
+        if (dump.compression != null) {
+            // unset: the seal's own default for its pg_dump (auto)
+            args.addAll(List.of("--compress", dump.compression.getIntVal() != null ? String.valueOf(dump.compression.getIntVal())
+                    : dump.compression.getStrVal()));
+        }
+        args.addAll(List.of("--timeout", (deadline - SEAL_DEADLINE_MARGIN_SECONDS) + "s",
                 "--lock-wait-timeout", (dump.lockWaitSeconds == null ? 30 : dump.lockWaitSeconds) + "s"));
         if (c.getSpec().commit != null) {
             args.addAll(List.of("--commit", c.getSpec().commit));
@@ -101,8 +150,7 @@ public final class JobFactory {
     public Job drill(Checkpoint c, Database db) {
         DatabaseSpec.DrillSpec drill = db.getSpec().drill == null ? new DatabaseSpec.DrillSpec() : db.getSpec().drill;
         String password = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-        String drillImage = c.getSpec().drillImage != null ? c.getSpec().drillImage
-                : drill.image != null ? drill.image : defaultDrillImage;
+        String drillImage = drillImage(c, db);
         // The throwaway server: a native sidecar on localhost only, data in an emptyDir, durability off.
         Container postgres = new ContainerBuilder().withName("postgres").withImage(drillImage)
                 .withImagePullPolicy("IfNotPresent").withRestartPolicy("Always")
@@ -119,7 +167,10 @@ public final class JobFactory {
         List<String> args = List.of("drill", "--tag", c.tag(), "--output", "json",
                 "--jobs", String.valueOf(drill.jobs == null ? 2 : drill.jobs),
                 "--target", "postgresql://postgres:" + password + "@127.0.0.1:5432/drill?sslmode=disable");
-        Container main = mainContainer(args, storeEnv(db), db);
+        List<EnvVar> env = new ArrayList<>(storeEnv(db));
+        // named in the drill's messages, e.g. when the server is older than the source
+        env.add(env("PGCHECKPOINT_DRILL_SERVER_IMAGE", drillImage));
+        Container main = mainContainer(args, env, db);
         return job(c, drillJobName(c), "drill", Labels.CHECKPOINT, timeout(drill.timeoutSeconds), List.of(postgres), main);
     }
 

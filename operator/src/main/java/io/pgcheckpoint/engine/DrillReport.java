@@ -21,7 +21,13 @@ public record DrillReport(
         long totalMillis,
         String failure,
         /** Materialized views found populated after the restore (their rows are not in the archive). */
-        int viewsRefreshed) {
+        int viewsRefreshed,
+        /** How the restore was done when it differed from a plain pg_restore (e.g. through psql into an older server). */
+        List<String> notes) {
+
+    public DrillReport {
+        notes = notes == null ? List.of() : List.copyOf(notes);
+    }
 
     public record Mismatch(String table, long expected, Long found) {
         public String describe() {

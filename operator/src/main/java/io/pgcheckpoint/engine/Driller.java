@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.concurrent.CompletableFuture;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -29,14 +30,25 @@ public final class Driller {
         this.progress = progress;
     }
 
-    /** @param target an empty database to restore into, or null for a throwaway local server */
+    /**
+     * @param target an empty database to restore into, or null for a throwaway local server of
+     *               the source's major (else the lowest newer one installed)
+     */
     public DrillReport drill(Store store, String tag, DbTarget target, int jobs) {
         long started = System.nanoTime();
         Manifest manifest = Archives.manifest(store, tag);
+        // Every version check comes before the download: pg_restore that reads the archive, and a
+        // drill server of at least the source's major.
+        PgTools restoreTools = tools.forArchive(manifest.pgDumpMajor(), manifest.pgDumpVersion());
+        PgTools serverTools = target != null ? null
+                : tools.forDrillServer(manifest.sourceMajor(), manifest.serverVersion(), progress);
+        if (target != null) {
+            checkTarget(manifest, target);
+        }
         Path work = tempDir();
         // The throwaway server boots (initdb, start) while the archive downloads.
         CompletableFuture<LocalPostgres> server = target != null ? null
-                : CompletableFuture.supplyAsync(() -> startThrowaway(tools, progress));
+                : CompletableFuture.supplyAsync(() -> startThrowaway(serverTools, progress));
         try {
             progress.step("downloading " + store.uri(Manifest.key(tag, manifest.archive().file())) + " ("
                     + Sizes.human(manifest.archive().bytes()) + ") and verifying its sha256");
@@ -52,10 +64,10 @@ public final class Driller {
             }
             long downloadMillis = Sealer.millisSince(downloadStart);
             if (server == null) {
-                return drillInto(store, manifest, archive, target, jobs, started, downloadMillis);
+                return drillInto(store, manifest, archive, target, restoreTools, jobs, started, downloadMillis);
             }
             try (LocalPostgres pg = join(server)) {
-                return drillInto(store, manifest, archive, pg.target(DRILL_DATABASE), jobs, started, downloadMillis);
+                return drillInto(store, manifest, archive, pg.target(DRILL_DATABASE), restoreTools, jobs, started, downloadMillis);
             }
         } finally {
             if (server != null) {
@@ -92,27 +104,75 @@ public final class Driller {
         }
     }
 
-    private DrillReport drillInto(Store store, Manifest manifest, Path archive, DbTarget target, int jobs,
-                                  long started, long downloadMillis) {
-        String serverVersion;
+    /**
+     * A given drill server: waits until it accepts connections, then refuses it, before anything is
+     * downloaded, when it is older than the source or not empty.
+     */
+    private void checkTarget(Manifest manifest, DbTarget target) {
         try (Connection c = Db.connectWaiting(target, SERVER_PATIENCE, progress)) {
-            serverVersion = Db.queryString(c, "SHOW server_version");
-            int sourceMajor = PgTools.major("(PostgreSQL) " + manifest.serverVersion());
-            if (Db.serverMajor(c) < sourceMajor) {
-                throw new CheckpointException("drill.version", "the drill server runs PostgreSQL " + serverVersion
-                        + " but the checkpoint comes from " + manifest.serverVersion() + ": use a drill server of major version "
-                        + sourceMajor + " or newer");
+            String serverVersion = Db.queryString(c, "SHOW server_version");
+            int sourceMajor = manifest.sourceMajor();
+            int major = Db.serverMajor(c);
+            if (major < sourceMajor) {
+                String image = System.getenv("PGCHECKPOINT_DRILL_SERVER_IMAGE");
+                throw new CheckpointException("drill.version", "the drill server " + (image == null || image.isBlank() ? ""
+                        : "(image " + image + ") ") + "runs PostgreSQL " + serverVersion + " but the checkpoint comes from "
+                        + "PostgreSQL " + manifest.serverVersion() + ": a drill server must be PostgreSQL " + sourceMajor
+                        + " or newer, so nothing was downloaded; " + (image == null || image.isBlank()
+                        ? "drill into a PostgreSQL " + sourceMajor + " server"
+                        : "use a PostgreSQL " + sourceMajor + " image, e.g. the default postgres:{major} (spec.drill.image)"));
+            }
+            if (major > sourceMajor) {
+                progress.step("the drill server runs PostgreSQL " + serverVersion + ", newer than the source's "
+                        + manifest.serverVersion() + ": the archive is proven on " + major + ", not on " + sourceMajor);
             }
             refuseNonEmpty(c, target);
         } catch (SQLException e) {
             throw new CheckpointException("drill.server", "cannot inspect the drill target " + target.describe() + ": " + e.getMessage(), e);
         }
-        String pgRestoreVersion = tools.version("pg_restore");
-        progress.step("restoring into " + target.describe() + " with pg_restore -j " + jobs);
+    }
+
+    private DrillReport drillInto(Store store, Manifest manifest, Path archive, DbTarget target, PgTools restoreTools, int jobs,
+                                  long started, long downloadMillis) {
+        String serverVersion;
+        int serverMajor;
+        Set<String> settings;
+        try (Connection c = Db.connectWaiting(target, SERVER_PATIENCE, progress)) {
+            serverVersion = Db.queryString(c, "SHOW server_version");
+            serverMajor = Db.serverMajor(c);
+            // checked before the download already; a throwaway server is checked here
+            if (Db.serverMajor(c) < manifest.sourceMajor()) {
+                throw new CheckpointException("drill.version", "the drill server runs PostgreSQL " + serverVersion
+                        + " but the checkpoint comes from " + manifest.serverVersion() + ": use a drill server of major version "
+                        + manifest.sourceMajor() + " or newer");
+            }
+            refuseNonEmpty(c, target);
+            settings = UnknownSettings.settings(c);
+        } catch (SQLException e) {
+            throw new CheckpointException("drill.server", "cannot inspect the drill target " + target.describe() + ": " + e.getMessage(), e);
+        }
+        String pgRestoreVersion = restoreTools.version("pg_restore");
+        List<String> notes = new ArrayList<>();
         long restoreStart = System.nanoTime();
-        PgTools.Result restore = PgTools.run(List.of(tools.path("pg_restore"), "--jobs=" + jobs, "--exit-on-error",
-                "--no-owner", "--no-privileges", "--no-tablespaces", "--no-subscriptions", "--no-publications",
-                "--no-password", "--dbname=" + target.database(), archive.toString()), target.libpqEnv());
+        PgTools.Result restore;
+        if (PgTools.major(pgRestoreVersion) > serverMajor) {
+            // A newer pg_restore sets what an older server lacks (pg_restore 17+: transaction_timeout,
+            // unknown before PostgreSQL 17) and a direct restore stops at it: its SQL goes through
+            // psql instead, without those settings, as `pgcheckpoint restore` does.
+            String note = "restored with " + PgTools.shortVersion(pgRestoreVersion) + " through psql, leaving out the settings"
+                    + " PostgreSQL " + serverMajor + " does not have (pg_restore " + PgTools.major(pgRestoreVersion) + " -d into PostgreSQL "
+                    + serverMajor + " stops at them): restore this archive with pgcheckpoint restore, or dump PostgreSQL "
+                    + serverMajor + " sources with pg_dump " + serverMajor + " (postgresql-client-" + serverMajor + ")";
+            notes.add(note);
+            progress.step("restoring into PostgreSQL " + serverVersion + " (" + target.describe() + "): " + note);
+            restore = restoreThroughPsql(restoreTools, archive, target, new UnknownSettings(settings));
+        } else {
+            progress.step("restoring into PostgreSQL " + serverVersion + " (" + target.describe() + ") with "
+                    + PgTools.shortVersion(pgRestoreVersion) + " -j " + jobs);
+            restore = PgTools.run(List.of(restoreTools.path("pg_restore"), "--jobs=" + jobs, "--exit-on-error",
+                    "--no-owner", "--no-privileges", "--no-tablespaces", "--no-subscriptions", "--no-publications",
+                    "--no-password", "--dbname=" + target.database(), archive.toString()), target.libpqEnv());
+        }
         long restoreMillis = Sealer.millisSince(restoreStart);
         if (restore.exitCode() != 0) {
             CheckpointException e = new CheckpointException("drill.restore", "pg_restore of '" + manifest.tag()
@@ -156,7 +216,7 @@ public final class Driller {
         long countMillis = Sealer.millisSince(countStart);
         DrillReport report = new DrillReport(manifest.tag(), mismatches.isEmpty(), Instant.now(), serverVersion,
                 pgRestoreVersion, manifest.ledger().tableCount(), rows, manifest.ledger().largeObjects(), largeObjects,
-                mismatches, downloadMillis, restoreMillis, countMillis, Sealer.millisSince(started), null, views);
+                mismatches, downloadMillis, restoreMillis, countMillis, Sealer.millisSince(started), null, views, notes);
         store.put(Manifest.key(manifest.tag(), Manifest.DRILL), Json.bytes(report));
         progress.step(report.proven()
                 ? "PROVEN: " + report.tablesChecked() + " tables, " + rows + " rows match the ledger"
@@ -164,6 +224,50 @@ public final class Driller {
                 : "FAILED: " + mismatches.size() + " count(s) differ from the ledger, first: " + mismatches.get(0).describe());
         return report;
     }
+
+    /**
+     * {@code pg_restore --file=-} into psql (stopping at the first error, like --exit-on-error),
+     * each line through {@code filter}; one session, no parallel jobs. The result carries the
+     * first failure's exit code and both tools' error output.
+     */
+    private static PgTools.Result restoreThroughPsql(PgTools tools, Path archive, DbTarget target,
+                                                     java.util.function.UnaryOperator<String> filter) {
+        try {
+            Process restore = new ProcessBuilder(tools.path("pg_restore"), "--file=-", "--no-owner", "--no-privileges",
+                    "--no-tablespaces", "--no-subscriptions", "--no-publications", archive.toString()).start();
+            restore.getOutputStream().close();
+            PgTools.StderrTail restoreErr = PgTools.StderrTail.drain(restore.getErrorStream());
+            ProcessBuilder pb = new ProcessBuilder(tools.path("psql"), "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+                    "--no-password", "--dbname=" + target.database(), "--file=-");
+            pb.environment().putAll(target.libpqEnv());
+            pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            Process psql = pb.start();
+            PgTools.StderrTail psqlErr = PgTools.StderrTail.drain(psql.getErrorStream());
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(restore.getInputStream(),
+                         java.nio.charset.StandardCharsets.UTF_8), 1 << 16);
+                 var out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(psql.getOutputStream(),
+                         java.nio.charset.StandardCharsets.UTF_8), 1 << 16)) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    out.write(filter.apply(line));
+                    out.write('\n');
+                }
+            } catch (IOException e) {
+                // psql stopped at an error; its exit code and stderr say which
+                restore.destroy();
+            }
+            int psqlExit = psql.waitFor();
+            int restoreExit = restore.waitFor();
+            int exit = psqlExit != 0 ? psqlExit : restoreExit;
+            return new PgTools.Result(exit, "", (restoreErr.text() + "\n" + psqlErr.text()).strip());
+        } catch (IOException e) {
+            throw new CheckpointException("tools.missing", "cannot run pg_restore and psql: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException("interrupted", "interrupted while restoring");
+        }
+    }
+
 
     /** The restored table's rows (with an extension configuration table's filter); null when it is missing. */
     private static Long countIfExists(Connection c, Ledger.Entry entry) throws SQLException {
@@ -206,7 +310,7 @@ public final class Driller {
 
     private void recordFailure(Store store, Manifest manifest, CheckpointException e) {
         DrillReport report = new DrillReport(manifest.tag(), false, Instant.now(), null, null, 0, 0,
-                manifest.ledger().largeObjects(), 0, List.of(), 0, 0, 0, 0, e.getMessage(), 0);
+                manifest.ledger().largeObjects(), 0, List.of(), 0, 0, 0, 0, e.getMessage(), 0, List.of());
         try {
             store.put(Manifest.key(manifest.tag(), Manifest.DRILL), Json.bytes(report));
         } catch (CheckpointException ignored) {

@@ -105,10 +105,12 @@ public final class LocalPostgres implements AutoCloseable {
      * @param listenOnAllInterfaces also accept password connections from other hosts (the
      *                              end-to-end tests' database outside the cluster); needs a password
      */
-    public static LocalPostgres start(PgTools tools, Progress progress, String password, boolean listenOnAllInterfaces) {
+    public static LocalPostgres start(PgTools given, Progress progress, String password, boolean listenOnAllInterfaces) {
         if (listenOnAllInterfaces && password == null) {
             throw new IllegalArgumentException("a server reachable from other hosts needs a password");
         }
+        // initdb, postgres and psql of one version: the given directory's, else the newest installed server
+        PgTools tools = given.serverTools();
         String runAs = isRoot() ? unprivilegedUser() : null;
         Path dir;
         int processUid;

@@ -16,6 +16,8 @@ public record Manifest(
         Instant createdAt,
         Instant snapshotTime,
         String serverVersion,
+        /** The source server's major version (server_version_num / 10000); null in manifests from before it was recorded. */
+        Integer serverMajor,
         String pgDumpVersion,
         Archive archive,
         LedgerSummary ledger,
@@ -45,6 +47,16 @@ public record Manifest(
     }
 
     public record Timings(long countMillis, long dumpMillis, long totalMillis) {
+    }
+
+    /** The source's major version: recorded, or read from serverVersion in older manifests. */
+    public int sourceMajor() {
+        return serverMajor != null ? serverMajor : PgTools.serverMajor(serverVersion);
+    }
+
+    /** The major version of the pg_dump that wrote the archive: pg_restore must be at least as new. */
+    public int pgDumpMajor() {
+        return PgTools.major(pgDumpVersion);
     }
 
     public static String key(String tag, String file) {

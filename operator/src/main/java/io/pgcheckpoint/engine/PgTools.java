@@ -15,43 +15,258 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Finds the PostgreSQL client and server binaries and runs them. The directory is taken
- * from {@code PGCHECKPOINT_PG_BIN}, else the newest {@code /usr/lib/postgresql/N/bin},
- * else the PATH.
+ * Finds PostgreSQL's client and server binaries and runs them.
+ * <p>
+ * Debian and Ubuntu (also with the PostgreSQL project's own apt.postgresql.org packages)
+ * install every major version side by side, one directory per major:
+ * {@code /usr/lib/postgresql/N/bin}; the PostgreSQL project's RPMs use {@code /usr/pgsql-N/bin}.
+ * {@link #locate()} finds them all, and each job takes the version it needs:
+ * <ul>
+ * <li>{@link #forDump}: pg_dump of the server's major, else the lowest newer one (pg_dump refuses
+ *     servers newer than itself, and the output of the server's own pg_dump is the one its
+ *     major is sure to load);</li>
+ * <li>{@link #forArchive}: pg_restore and psql at least as new as the pg_dump that wrote the
+ *     archive (an older pg_restore rejects a newer archive);</li>
+ * <li>{@link #forDrillServer}: server binaries of the source's major, else the lowest newer one
+ *     (the drill proves the archive on the major the user would restore to).</li>
+ * </ul>
+ * {@code PGCHECKPOINT_PG_BIN} names one directory to use for everything instead, and
+ * {@code PGCHECKPOINT_PG_ROOTS} (colon-separated) adds directories laid out like
+ * {@code /usr/lib/postgresql}. Without any of these, the tools on the PATH are used.
+ * Every refusal names the versions found and what to install.
  */
 public final class PgTools {
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?");
-    private final Path binDir;
+    /** A major's directory under a root: "17" (Debian, Ubuntu) or "pgsql-17" (PGDG RPMs under /usr). */
+    private static final Pattern MAJOR_DIR = Pattern.compile("(?:pgsql-)?(\\d+)");
+    static final List<Path> DEFAULT_ROOTS = List.of(Path.of("/usr/lib/postgresql"), Path.of("/usr"));
+    /** Where the packages come from, for the advice in messages. */
+    static final String PACKAGES = "Debian/Ubuntu packages; apt.postgresql.org has every supported major for every release";
+    /** What the project's image carries, for the advice in messages. */
+    public static final int IMAGE_PG_MAJOR = 18;
 
-    private PgTools(Path binDir) {
+    /** One bin directory of one PostgreSQL version; {@code major} null when unknown until asked (PATH, PGCHECKPOINT_PG_BIN). */
+    public record Install(Integer major, Path bin) {
+        boolean has(String tool) {
+            if (bin == null) {
+                try {
+                    return run(List.of(tool, "--version"), Map.of()).exitCode == 0;
+                } catch (CheckpointException e) {
+                    return false;
+                }
+            }
+            return Files.isExecutable(bin.resolve(tool));
+        }
+
+        String where() {
+            return bin == null ? "on the PATH" : bin.toString();
+        }
+    }
+
+    /** The directory this instance runs tools from; null: the PATH. */
+    private final Path binDir;
+    /** Every installation found, lowest major first: what the for* methods choose from. */
+    private final List<Install> installs;
+    /** How they were found, for messages. */
+    private final String lookedIn;
+
+    private PgTools(Path binDir, List<Install> installs, String lookedIn) {
         this.binDir = binDir;
+        this.installs = List.copyOf(installs);
+        this.lookedIn = lookedIn;
     }
 
     /** Tools from one directory, e.g. a specific PostgreSQL version's bin. */
     public static PgTools at(Path binDir) {
-        return new PgTools(binDir);
+        return new PgTools(binDir, List.of(new Install(null, binDir)), binDir.toString());
     }
 
+    /**
+     * {@code PGCHECKPOINT_PG_BIN} if set; else every {@code N/bin} under
+     * {@code PGCHECKPOINT_PG_ROOTS}, {@code /usr/lib/postgresql} and {@code /usr/pgsql-N},
+     * defaulting to the newest; else the PATH.
+     */
     public static PgTools locate() {
         String configured = System.getenv("PGCHECKPOINT_PG_BIN");
         if (configured != null && !configured.isBlank()) {
-            return new PgTools(Path.of(configured));
+            Path bin = Path.of(configured);
+            return new PgTools(bin, List.of(new Install(null, bin)), "PGCHECKPOINT_PG_BIN=" + configured);
         }
-        Path debian = Path.of("/usr/lib/postgresql");
-        if (Files.isDirectory(debian)) {
-            try (Stream<Path> dirs = Files.list(debian)) {
-                Path newest = dirs.filter(d -> d.getFileName().toString().matches("\\d+"))
-                        .filter(d -> Files.isExecutable(d.resolve("bin/pg_dump")))
-                        .max(Comparator.comparingInt(d -> Integer.parseInt(d.getFileName().toString())))
-                        .orElse(null);
-                if (newest != null) {
-                    return new PgTools(newest.resolve("bin"));
+        List<Path> roots = new ArrayList<>();
+        String extra = System.getenv("PGCHECKPOINT_PG_ROOTS");
+        if (extra != null) {
+            for (String r : extra.split(":")) {
+                if (!r.isBlank()) {
+                    roots.add(Path.of(r));
                 }
-            } catch (IOException e) {
-                // fall through to PATH
             }
         }
-        return new PgTools(null);
+        roots.addAll(DEFAULT_ROOTS);
+        return scan(roots);
+    }
+
+    /** Every {@code N/bin} (or {@code pgsql-N/bin}) holding pg_dump or postgres under these roots; the PATH when none. */
+    public static PgTools scan(List<Path> roots) {
+        java.util.TreeMap<Integer, Install> found = new java.util.TreeMap<>();
+        for (Path root : roots) {
+            if (!Files.isDirectory(root)) {
+                continue;
+            }
+            try (Stream<Path> dirs = Files.list(root)) {
+                dirs.forEach(d -> {
+                    Matcher m = MAJOR_DIR.matcher(d.getFileName().toString());
+                    Path bin = realPath(d.resolve("bin"));
+                    if (m.matches() && (Files.isExecutable(bin.resolve("pg_dump")) || Files.isExecutable(bin.resolve("postgres")))) {
+                        // the first root that has a major wins (PGCHECKPOINT_PG_ROOTS before the defaults)
+                        found.putIfAbsent(Integer.parseInt(m.group(1)), new Install(Integer.parseInt(m.group(1)), bin));
+                    }
+                });
+            } catch (IOException e) {
+                // unreadable: as if absent
+            }
+        }
+        String lookedIn = roots.stream().map(r -> r.equals(Path.of("/usr")) ? "/usr/pgsql-N/bin" : r + "/N/bin")
+                .distinct().collect(java.util.stream.Collectors.joining(", "));
+        if (found.isEmpty()) {
+            return new PgTools(null, List.of(new Install(null, null)), lookedIn + " and the PATH");
+        }
+        return new PgTools(found.lastEntry().getValue().bin(), new ArrayList<>(found.values()), lookedIn);
+    }
+
+    /** Where a linked installation really is: the server runs from there, as another user, too. */
+    private static Path realPath(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p;
+        }
+    }
+
+    /** Every installation found, lowest major first. */
+    public List<Install> installs() {
+        return installs;
+    }
+
+    /** The directory tools run from; null for the PATH. */
+    public Path binDir() {
+        return binDir;
+    }
+
+    private PgTools fixedAt(Install install) {
+        return new PgTools(install.bin(), installs, lookedIn);
+    }
+
+    /** An installation with its version read (from the directory's name, or by asking the tool). */
+    private record Found(Install install, int major) {
+        String describe(String tool) {
+            return tool + " " + major + " (" + install.where() + ")";
+        }
+    }
+
+    private List<Found> having(List<String> tools) {
+        List<Found> result = new ArrayList<>();
+        for (Install i : installs) {
+            if (!tools.stream().allMatch(i::has)) {
+                continue;
+            }
+            int major;
+            if (i.major() != null) {
+                major = i.major();
+            } else {
+                try {
+                    major = major(new PgTools(i.bin(), List.of(i), lookedIn).version(tools.get(0)));
+                } catch (CheckpointException e) {
+                    continue;
+                }
+            }
+            result.add(new Found(i, major));
+        }
+        result.sort(Comparator.comparingInt(Found::major));
+        return result;
+    }
+
+    /** The installation of exactly {@code major}, else the lowest newer one; null when none. */
+    private static Found closestAtLeast(List<Found> found, int major) {
+        return found.stream().filter(f -> f.major() >= major).findFirst().orElse(null);
+    }
+
+    private String foundList(List<Found> found, String tool) {
+        return found.isEmpty() ? "no " + tool + " in " + lookedIn
+                : "found " + found.stream().map(f -> f.describe(tool)).collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /**
+     * pg_dump for a server of this major: that major's, else the lowest newer one. Refuses
+     * (tools.version-mismatch, tools.missing) naming what was found and what to install.
+     */
+    public PgTools forDump(int serverMajor, String serverVersion) {
+        List<Found> found = having(List.of("pg_dump"));
+        Found chosen = closestAtLeast(found, serverMajor);
+        if (chosen == null) {
+            String advice = "install postgresql-client-" + serverMajor + " or newer (" + PACKAGES + ") and, if it is not under "
+                    + "/usr/lib/postgresql, point PGCHECKPOINT_PG_BIN at its bin directory; or use the pgcheckpoint image (pg_dump "
+                    + IMAGE_PG_MAJOR + ")";
+            throw new CheckpointException(found.isEmpty() ? "tools.missing" : "tools.version-mismatch",
+                    "pg_dump must be of the server's major version or newer to dump PostgreSQL " + serverVersion + " (major "
+                            + serverMajor + "): " + foundList(found, "pg_dump") + "; " + advice);
+        }
+        return fixedAt(chosen.install());
+    }
+
+    /**
+     * pg_restore and psql that read an archive written by pg_dump of this major: that major's,
+     * else the lowest newer one.
+     */
+    public PgTools forArchive(int pgDumpMajor, String pgDumpVersion) {
+        List<Found> found = having(List.of("pg_restore", "psql"));
+        Found chosen = closestAtLeast(found, pgDumpMajor);
+        if (chosen == null) {
+            throw new CheckpointException(found.isEmpty() ? "tools.missing" : "tools.version-mismatch",
+                    "the archive was written by " + shortVersion(pgDumpVersion) + " and only pg_restore " + pgDumpMajor
+                            + " or newer can read it: " + foundList(found, "pg_restore") + "; install postgresql-client-"
+                            + pgDumpMajor + " or newer (" + PACKAGES + ") or use the pgcheckpoint image (pg_restore "
+                            + IMAGE_PG_MAJOR + ")");
+        }
+        return fixedAt(chosen.install());
+    }
+
+    /**
+     * Server binaries (initdb, postgres, psql) for a throwaway server that proves an archive of
+     * a source of this major: that major's, else the lowest newer one, saying so. Refuses
+     * (drill.version) naming the servers found and the package to install.
+     */
+    public PgTools forDrillServer(int sourceMajor, String sourceVersion, Progress progress) {
+        List<Found> found = having(List.of("initdb", "postgres", "psql"));
+        Found chosen = closestAtLeast(found, sourceMajor);
+        if (chosen == null) {
+            throw new CheckpointException("drill.version", "the checkpoint comes from PostgreSQL " + sourceVersion
+                    + " and a drill server must be PostgreSQL " + sourceMajor + " (or newer): "
+                    + (found.isEmpty() ? "no PostgreSQL server binaries (initdb, postgres) in " + lookedIn
+                    : "found only " + found.stream().map(f -> "PostgreSQL " + f.major() + " (" + f.install().where() + ")")
+                    .collect(java.util.stream.Collectors.joining(", ")))
+                    + "; install postgresql-" + sourceMajor + " (" + PACKAGES + "), or drill into an empty database on a PostgreSQL "
+                    + sourceMajor + " server with --target");
+        }
+        if (chosen.major() != sourceMajor) {
+            progress.step("no PostgreSQL " + sourceMajor + " server binaries here (" + foundList(found, "postgres")
+                    + "): drilling on PostgreSQL " + chosen.major() + ", the lowest installed major above the source's; "
+                    + "install postgresql-" + sourceMajor + " to prove it on the source's own major");
+        }
+        return fixedAt(chosen.install());
+    }
+
+    /** This instance if its directory has server binaries, else the newest installation that has them. */
+    public PgTools serverTools() {
+        if (binDir == null || Files.isExecutable(binDir.resolve("initdb"))) {
+            return this;
+        }
+        List<Found> found = having(List.of("initdb", "postgres"));
+        return found.isEmpty() ? this : fixedAt(found.get(found.size() - 1).install());
+    }
+
+    /** Where tools run from, for messages: a directory or "the PATH". */
+    public String where() {
+        return binDir == null ? "the PATH" : binDir.toString();
     }
 
     public String path(String tool) {
@@ -59,11 +274,19 @@ public final class PgTools {
             Path p = binDir.resolve(tool);
             if (!Files.isExecutable(p)) {
                 throw new CheckpointException("tools.missing", tool + " not found in " + binDir
-                        + ": install the PostgreSQL client (e.g. apt-get install postgresql-client-15) or set PGCHECKPOINT_PG_BIN");
+                        + ": install the PostgreSQL " + (tool.equals("initdb") || tool.equals("postgres") ? "server" : "client")
+                        + " of that version (e.g. apt-get install postgresql-" + (tool.equals("initdb") || tool.equals("postgres") ? "" : "client-")
+                        + dirMajor() + ") or set PGCHECKPOINT_PG_BIN");
             }
             return p.toString();
         }
         return tool;
+    }
+
+    private String dirMajor() {
+        String name = binDir.getParent() == null ? "" : binDir.getParent().getFileName().toString();
+        Matcher m = MAJOR_DIR.matcher(name);
+        return m.matches() ? m.group(1) : "N";
     }
 
     public boolean has(String tool) {
@@ -88,6 +311,21 @@ public final class PgTools {
         Matcher m = VERSION.matcher(versionString);
         if (!m.find()) {
             throw new CheckpointException("tools.version", "cannot read a PostgreSQL version from '" + versionString + "'");
+        }
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** "pg_dump 15.18" from "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
+    public static String shortVersion(String versionString) {
+        Matcher m = Pattern.compile("^(\\S+) \\(PostgreSQL\\) (\\S+)").matcher(versionString.strip());
+        return m.find() ? m.group(1) + " " + m.group(2) : versionString.strip();
+    }
+
+    /** The major of a server's version string ("15.18 (Debian ...)", "9.6.24"): 15, 9. */
+    public static int serverMajor(String serverVersion) {
+        Matcher m = Pattern.compile("^(\\d+)").matcher(serverVersion.strip());
+        if (!m.find()) {
+            throw new CheckpointException("tools.version", "cannot read a PostgreSQL version from '" + serverVersion + "'");
         }
         return Integer.parseInt(m.group(1));
     }

@@ -12,6 +12,7 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -144,6 +145,11 @@ final class RestoreScript {
         if (t.get(0).is("SET") && t.size() > 1 && t.get(1).is("lock_timeout")) {
             return; // our own, bounded lock_timeout stays in force
         }
+        if (t.get(0).is("SET") && t.size() > 1 && t.get(1).ident() != null && !settings().contains(t.get(1).ident())) {
+            // a newer pg_restore's setting this older server lacks (transaction_timeout before 17):
+            // it only switches off what the server does not have
+            return;
+        }
         if (t.get(0).is("COPY") && t.get(t.size() - 2).is("stdin")) {
             String statement = policy.copy(entry, sql);
             copy[0] = new CopyState(entry, statement == null ? null : ((PGConnection) c.unwrap(PGConnection.class))
@@ -151,6 +157,16 @@ final class RestoreScript {
             return;
         }
         policy.statement(entry, sql, t, this);
+    }
+
+    private Set<String> settings;
+
+    /** The target server's setting names, read once. */
+    private Set<String> settings() throws SQLException {
+        if (settings == null) {
+            settings = UnknownSettings.settings(c);
+        }
+        return settings;
     }
 
     /** Runs a statement; a failure ends the restore. */

@@ -167,7 +167,8 @@ public final class Restorer {
         Path work = Driller.tempDir();
         try {
             Path archive = Archives.download(request.store(), manifest, work, progress);
-            Toc toc = new Toc(tools, archive);
+            // pg_restore that reads this archive: of its pg_dump's major, else the lowest newer one
+            Toc toc = new Toc(tools.forArchive(manifest.pgDumpMajor(), manifest.pgDumpVersion()), archive);
             ArchiveSchema schema = new ArchiveSchema(toc, toc.describe());
             List<Relation> chosen = resolve(schema, manifest, request.tables());
             Map<String, Ledger.Entry> ledger = new HashMap<>();

@@ -34,15 +34,30 @@ public final class Sealer {
         this.progress = progress;
     }
 
-    public record Request(DbTarget db, Store store, String tag, String commit, String reason, int compression,
+    /** @param compression how pg_dump compresses; {@link Compression#AUTO} picks the measured default for its version */
+    public record Request(DbTarget db, Store store, String tag, String commit, String reason, Compression compression,
                           Exclusions exclusions, Limits limits) {
-        public Request(DbTarget db, Store store, String tag, String commit, String reason, int compression) {
-            this(db, store, tag, commit, reason, compression, Exclusions.NONE);
+        public Request {
+            compression = compression == null ? Compression.AUTO : compression;
         }
 
-        public Request(DbTarget db, Store store, String tag, String commit, String reason, int compression,
+        /** @param gzipLevel 0-9, as pg_dump -Z takes it */
+        public Request(DbTarget db, Store store, String tag, String commit, String reason, int gzipLevel) {
+            this(db, store, tag, commit, reason, Compression.parse(String.valueOf(gzipLevel)), Exclusions.NONE, Limits.DEFAULT);
+        }
+
+        public Request(DbTarget db, Store store, String tag, String commit, String reason, int gzipLevel,
+                       Exclusions exclusions) {
+            this(db, store, tag, commit, reason, Compression.parse(String.valueOf(gzipLevel)), exclusions, Limits.DEFAULT);
+        }
+
+        public Request(DbTarget db, Store store, String tag, String commit, String reason, Compression compression,
                        Exclusions exclusions) {
             this(db, store, tag, commit, reason, compression, exclusions, Limits.DEFAULT);
+        }
+
+        public Request withCompression(Compression newCompression) {
+            return new Request(db, store, tag, commit, reason, newCompression, exclusions, limits);
         }
 
         public Request withLimits(Limits newLimits) {
@@ -62,11 +77,7 @@ public final class Sealer {
         Store store = request.store();
         long started = System.nanoTime();
         Instant createdAt = Instant.now();
-        if (request.compression() < 0 || request.compression() > 9) {
-            throw new CheckpointException("usage.compression", "compression must be 0-9, got " + request.compression());
-        }
         clearIncomplete(store, tag);
-        String pgDumpVersion = tools.version("pg_dump");
         progress.step("connecting to " + request.db().describe());
         try (Connection c = Db.connect(request.db()); Connection meta = Db.connect(request.db());
              Run run = new Run(request.limits(), c, meta)) {
@@ -75,19 +86,38 @@ public final class Sealer {
             int sealerPid = (int) Db.queryLong(c, "SELECT pg_backend_pid()");
             String serverVersion = Db.queryString(c, "SHOW server_version");
             int serverMajor = Db.serverMajor(c);
+            // pg_dump of the server's major (else the lowest newer one), and what it can compress with
+            PgTools dumpTools = tools.forDump(serverMajor, serverVersion);
+            String pgDumpVersion = dumpTools.version("pg_dump");
             if (PgTools.major(pgDumpVersion) < serverMajor) {
-                throw new CheckpointException("tools.version-mismatch", "pg_dump " + PgTools.major(pgDumpVersion)
-                        + " cannot dump PostgreSQL " + serverVersion + ": use pg_dump " + serverMajor
-                        + " or newer (install postgresql-client-" + serverMajor + " or use a newer pgcheckpoint image)");
+                throw new CheckpointException("tools.version-mismatch", "pg_dump must be of the server's major version or newer"
+                        + " to dump PostgreSQL " + serverVersion + " (major " + serverMajor + "): found "
+                        + PgTools.shortVersion(pgDumpVersion) + " (" + dumpTools.where() + "); install postgresql-client-"
+                        + serverMajor + " or newer, or use the pgcheckpoint image (pg_dump " + PgTools.IMAGE_PG_MAJOR + ")");
             }
+            String compressArgument = request.compression().pgDumpArgument(pgDumpVersion, dumpTools.where(), serverMajor);
+            if (PgTools.major(pgDumpVersion) > serverMajor) {
+                progress.step("no pg_dump " + serverMajor + " here: dumping PostgreSQL " + serverMajor + " with "
+                        + PgTools.shortVersion(pgDumpVersion) + ", whose archive only pg_restore " + PgTools.major(pgDumpVersion)
+                        + "+ reads; install postgresql-client-" + serverMajor + " to dump it with its own major (docs/versions.md)");
+            }
+            Compression compression = request.compression().resolve(PgTools.major(pgDumpVersion));
+            if (serverMajor < OLDEST_TESTED_MAJOR) {
+                progress.step("PostgreSQL " + serverVersion + " is older than the versions pgcheckpoint is tested with ("
+                        + OLDEST_TESTED_MAJOR + "-" + NEWEST_TESTED_MAJOR + "); " + PgTools.shortVersion(pgDumpVersion)
+                        + " supports it");
+            }
+            progress.step("PostgreSQL " + serverVersion + ": dumping with " + PgTools.shortVersion(pgDumpVersion) + " ("
+                    + dumpTools.where() + "), compression " + compression);
+            Dumping dumping = new Dumping(dumpTools, compressArgument);
             for (int attempt = 1; ; attempt++) {
                 try {
-                    Sealed sealed = attempt(request, c, meta, run, sealerPid);
+                    Sealed sealed = attempt(request, dumping, c, meta, run, sealerPid);
                     long totalRows = sealed.entries().stream().mapToLong(Ledger.Entry::rows).sum();
                     Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, tag, request.commit(), request.reason(),
-                            request.db().describe(), createdAt, sealed.snapshotTime(), serverVersion, pgDumpVersion,
+                            request.db().describe(), createdAt, sealed.snapshotTime(), serverVersion, serverMajor, pgDumpVersion,
                             new Manifest.Archive(Manifest.ARCHIVE, sealed.dump().bytes(), sealed.dump().sha256(), "custom",
-                                    "gzip:" + request.compression()),
+                                    compression.toString()),
                             new Manifest.LedgerSummary(sealed.entries().size(), totalRows, sealed.largeObjects(), sealed.entries(),
                                     sealed.views()),
                             new Manifest.Timings(sealed.countMillis(), sealed.dump().millis(), millisSince(started)),
@@ -113,6 +143,13 @@ public final class Sealer {
     }
 
     static final int MAX_ATTEMPTS = 6;
+    /** The source majors the tests cover (docs/versions.md); older ones are dumped, with a note. */
+    public static final int OLDEST_TESTED_MAJOR = 13;
+    public static final int NEWEST_TESTED_MAJOR = 18;
+
+    /** The pg_dump chosen for this server, and its --compress argument. */
+    private record Dumping(PgTools tools, String compressArgument) {
+    }
 
     private record Sealed(Instant snapshotTime, Dump.Result dump, List<Ledger.Entry> entries, List<Ledger.View> views,
                           long largeObjects, long countMillis) {
@@ -124,7 +161,8 @@ public final class Sealer {
      * failure goes through {@link Run#explain}, so a deadline or a cycle that interrupted a
      * statement is reported as such, not as the statement's cancellation.
      */
-    private Sealed attempt(Request request, Connection c, Connection meta, Run run, int sealerPid) throws SQLException {
+    private Sealed attempt(Request request, Dumping dumping, Connection c, Connection meta, Run run, int sealerPid)
+            throws SQLException {
         Dump dump = null;
         String dumpApplication = null;
         try {
@@ -168,7 +206,7 @@ public final class Sealer {
                     + counted.size() + " tables to " + request.store().uri(Manifest.key(request.tag(), Manifest.ARCHIVE)));
 
             dumpApplication = "pgcheckpoint-dump-" + snapshot.replaceAll("[^0-9A-Za-z]", "").toLowerCase();
-            dump = startDump(request, snapshot, dumpApplication);
+            dump = startDump(request, dumping, snapshot, dumpApplication);
             run.watching(dump);
             List<Ledger.Entry> entries;
             long largeObjects;
@@ -435,9 +473,9 @@ public final class Sealer {
         }
     }
 
-    private Dump startDump(Request request, String snapshot, String application) {
-        List<String> command = new ArrayList<>(List.of(tools.path("pg_dump"), "--format=custom",
-                "--compress=" + request.compression(), "--snapshot=" + snapshot, "--no-password",
+    private Dump startDump(Request request, Dumping dumping, String snapshot, String application) {
+        List<String> command = new ArrayList<>(List.of(dumping.tools().path("pg_dump"), "--format=custom",
+                dumping.compressArgument(), "--snapshot=" + snapshot, "--no-password",
                 "--lock-wait-timeout=" + Math.max(1, request.limits().lockWait().toMillis())));
         command.addAll(request.exclusions().pgDumpArguments());
         // The upload first: a store that refuses it must not leave a pg_dump running.

@@ -23,13 +23,15 @@ import org.junit.jupiter.api.io.TempDir;
  * server's ERROR, not the tail of the statement, and the JSON result stays far under 4 KiB.
  */
 class ToolErrorsTest {
+    /** The throwaway server's TCP login needs the superuser's password (LocalPostgres is private now). */
+    static final String PASSWORD = "tool-errors-Pw";
     static LocalPostgres pg;
     @TempDir
     static Path dir;
 
     @BeforeAll
     static void start() {
-        pg = Fixtures.source("tool-errors-pw");
+        pg = Fixtures.source(PASSWORD);
         // a domain whose CHECK lists 4,000 values: pg_restore prints all of it after the error
         Fixtures.sql(pg.target("app"), """
                 DO $$ BEGIN
@@ -42,7 +44,7 @@ class ToolErrorsTest {
         Fixtures.sql(pg.target("postgres"), "CREATE DATABASE drill_target");
         // the drill target holds no relation, so the drill accepts it, but the domain's name is taken
         Fixtures.sql(pg.target("drill_target"), "CREATE DOMAIN public.order_status AS text");
-        CliTest.Run seal = CliTest.run("seal", "--db", "postgresql://postgres:tool-errors-pw@127.0.0.1:" + pg.port() + "/app",
+        CliTest.Run seal = CliTest.run("seal", "--db", "postgresql://postgres:" + PASSWORD + "@127.0.0.1:" + pg.port() + "/app",
                 "--store", "file:" + dir, "--tag", "huge-domain", "-q");
         assertEquals(0, seal.exit(), seal.stderr());
     }
@@ -68,7 +70,7 @@ class ToolErrorsTest {
     @Test
     void failedDrillAsJsonCarriesTheCauseUnder4KiB() {
         CliTest.Run drill = CliTest.run("drill", "--store", "file:" + dir, "--tag", "huge-domain",
-                "--target", "postgresql://postgres:tool-errors-pw@127.0.0.1:" + pg.port() + "/drill_target", "-o", "json", "-q");
+                "--target", "postgresql://postgres:" + PASSWORD + "@127.0.0.1:" + pg.port() + "/drill_target", "-o", "json", "-q");
         assertEquals(1, drill.exit(), drill.stderr());
         assertTrue(drill.stdout().getBytes(StandardCharsets.UTF_8).length < 4096, drill.stdout().length() + " characters");
         assertEquals("drill.restore", drill.json().get("error").asText());

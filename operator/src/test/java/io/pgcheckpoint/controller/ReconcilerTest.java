@@ -80,7 +80,7 @@ class ReconcilerTest {
     void startOperator() {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         operator = OperatorApp.create(client, registry,
-                new JobFactory("localhost/pgcheckpoint:test", "localhost/postgres:15"), Set.of(ns), null);
+                new JobFactory("localhost/pgcheckpoint:test", "localhost/postgres:{major}"), Set.of(ns), null);
         operator.start();
     }
 
@@ -150,7 +150,8 @@ class ReconcilerTest {
         var pod = dump.getSpec().getTemplate().getSpec();
         var main = pod.getContainers().get(0);
         // the seal stops itself 30 s before the Job's default 3600 s deadline
-        assertEquals(List.of("seal", "--tag", "pre-deploy-1", "--output", "json", "--compress", "1", "--timeout", "3570s",
+        // no spec.dump.compression: the seal's own default for its pg_dump
+        assertEquals(List.of("seal", "--tag", "pre-deploy-1", "--output", "json", "--timeout", "3570s",
                 "--lock-wait-timeout", "30s", "--commit", "4f3a9c1"), main.getArgs());
         assertTrue(main.getSecurityContext().getRunAsNonRoot() && main.getSecurityContext().getReadOnlyRootFilesystem());
         assertEquals("Checkpoint", dump.getMetadata().getOwnerReferences().get(0).getKind());
@@ -172,7 +173,9 @@ class ReconcilerTest {
         Job drill = job("pre-deploy-1-drill");
         var sidecar = drill.getSpec().getTemplate().getSpec().getInitContainers().get(0);
         assertEquals("Always", sidecar.getRestartPolicy(), "the throwaway server is a native sidecar");
-        assertEquals("localhost/postgres:15", sidecar.getImage());
+        assertEquals("localhost/postgres:15", sidecar.getImage(), "the operator's postgres:{major} for a 15.8 source");
+        assertEquals(15, c.getStatus().archive.serverMajor);
+        assertEquals("localhost/postgres:15", c.getStatus().drill.image);
         assertTrue(drill.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs().contains("--target"));
 
         finish("pre-deploy-1-drill", true, PROVEN);
@@ -360,6 +363,78 @@ class ReconcilerTest {
         badTag.getSpec().database = "prod";
         badTag.getSpec().tag = "../escape";
         assertThrows(KubernetesClientException.class, () -> client.resource(badTag).create());
+    }
+
+    /** The drill image follows the source: the Database's template with {major}, and the compression spec is passed on. */
+    @Test
+    void drillImageTemplateTakesTheSourcesMajorAndCompressionIsPassedOn() {
+        database("prod", true);
+        Database db = client.resources(Database.class).inNamespace(ns).withName("prod").get();
+        db.getSpec().drill = new DatabaseSpec.DrillSpec();
+        db.getSpec().drill.image = "registry.example.com/pg/postgres:{major}-bookworm";
+        db.getSpec().dump = new DatabaseSpec.DumpSpec();
+        db.getSpec().dump.compression = new io.fabric8.kubernetes.api.model.IntOrString("zstd:3");
+        db.getMetadata().setManagedFields(null);
+        db.getMetadata().setResourceVersion(null);
+        client.resource(db).serverSideApply();
+        checkpoint("seventeen", "seventeen");
+        await("seventeen", phase(Phase.Dumping));
+        List<String> args = job("seventeen-dump").getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+        assertEquals(List.of("--compress", "zstd:3"), args.subList(args.indexOf("--compress"), args.indexOf("--compress") + 2));
+
+        finish("seventeen-dump", true, JobSimulator.sealedResult("seventeen")
+                .replace("\"serverVersion\":\"15.8\"", "\"serverVersion\":\"17.6 (Debian 17.6-1)\",\"serverMajor\":17")
+                .replace("\"seconds\"", "\"compression\":\"zstd:3\",\"seconds\""));
+        Checkpoint c = await("seventeen", phase(Phase.Drilling));
+        assertEquals(17, c.getStatus().archive.serverMajor);
+        assertEquals("zstd:3", c.getStatus().archive.compression);
+        var pod = job("seventeen-drill").getSpec().getTemplate().getSpec();
+        assertEquals("registry.example.com/pg/postgres:17-bookworm", pod.getInitContainers().get(0).getImage());
+        assertEquals("registry.example.com/pg/postgres:17-bookworm", pod.getContainers().get(0).getEnv().stream()
+                .filter(e -> e.getName().equals("PGCHECKPOINT_DRILL_SERVER_IMAGE")).findFirst().orElseThrow().getValue(),
+                "the drill names the image in its messages");
+        assertTrue(c.getStatus().message.contains("registry.example.com/pg/postgres:17-bookworm"), c.getStatus().message);
+
+        // a gzip level as an integer, as before, is still accepted and passed on
+        db = client.resources(Database.class).inNamespace(ns).withName("prod").get();
+        db.getSpec().dump.compression = new io.fabric8.kubernetes.api.model.IntOrString(1);
+        db.getMetadata().setManagedFields(null);
+        client.resource(db).update();
+        await("seventeen", phase(Phase.Drilling));
+    }
+
+    @Test
+    void compressionSpecIsValidatedByTheApiServer() {
+        for (Object bad : List.of("brotli", "zstd:23", "gzip:0", 10, -1)) {
+            Database db = new Database();
+            db.setMetadata(new ObjectMetaBuilder().withName("bad-compression").withNamespace(ns).build());
+            DatabaseSpec spec = new DatabaseSpec();
+            spec.connection = new DatabaseSpec.Connection();
+            spec.connection.secretName = "x";
+            spec.store = new DatabaseSpec.StoreSpec();
+            spec.store.bucket = "checkpoints";
+            spec.dump = new DatabaseSpec.DumpSpec();
+            spec.dump.compression = bad instanceof Integer i ? new io.fabric8.kubernetes.api.model.IntOrString(i)
+                    : new io.fabric8.kubernetes.api.model.IntOrString((String) bad);
+            db.setSpec(spec);
+            KubernetesClientException e = assertThrows(KubernetesClientException.class, () -> client.resource(db).dryRun().create(),
+                    bad.toString());
+            assertTrue(e.getMessage().contains("compression must be auto, none, zstd"), e.getMessage());
+        }
+        for (Object good : List.of("auto", "zstd", "zstd:19", "lz4:1", "gzip:9", "none", 0, 9)) {
+            Database db = new Database();
+            db.setMetadata(new ObjectMetaBuilder().withName("good-compression").withNamespace(ns).build());
+            DatabaseSpec spec = new DatabaseSpec();
+            spec.connection = new DatabaseSpec.Connection();
+            spec.connection.secretName = "x";
+            spec.store = new DatabaseSpec.StoreSpec();
+            spec.store.bucket = "checkpoints";
+            spec.dump = new DatabaseSpec.DumpSpec();
+            spec.dump.compression = good instanceof Integer i ? new io.fabric8.kubernetes.api.model.IntOrString(i)
+                    : new io.fabric8.kubernetes.api.model.IntOrString((String) good);
+            db.setSpec(spec);
+            client.resource(db).dryRun().create();
+        }
     }
 
     @Test

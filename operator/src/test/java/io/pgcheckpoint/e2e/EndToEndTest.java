@@ -85,7 +85,7 @@ class EndToEndTest {
         helm("upgrade", "--install", "pgcheckpoint", repo.resolve("helm/pgcheckpoint").toString(), "-n", "pgcheckpoint-system",
                 "--create-namespace", "--wait", "--timeout", "5m",
                 "--set", "image.repository=" + image()[0], "--set", "image.tag=" + image()[1],
-                "--set", "image.pullPolicy=Never", "--set", "drillImage=" + System.getenv().getOrDefault("PGCK_TESTBED_POSTGRES_IMAGE", "localhost/postgres:15"));
+                "--set", "image.pullPolicy=Never", "--set-string", "drillImage=" + postgresImage("{major}"));
         secret("s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", TestS3.SECRET_KEY));
         secret("host-db", Map.of("uri", "postgresql://postgres:" + PASSWORD + "@" + hostFromPods + ":" + hostPg.port() + "/app"));
         secret("wrong-db", Map.of("uri", "postgresql://postgres:not-the-password@" + hostFromPods + ":" + hostPg.port() + "/app"));
@@ -105,6 +105,11 @@ class EndToEndTest {
         if (s3 != null) {
             s3.close();
         }
+    }
+
+    /** The testbed's PostgreSQL image of a major ("{major}" for the template the operator fills in). */
+    static String postgresImage(String major) {
+        return System.getenv().getOrDefault("PGCK_TESTBED_POSTGRES_IMAGES", "localhost/postgres:{major}").replace("{major}", major);
     }
 
     static String[] image() {
@@ -132,6 +137,10 @@ class EndToEndTest {
     }
 
     static void database(String name, String secretName) {
+        database(name, secretName, spec -> { });
+    }
+
+    static void database(String name, String secretName, java.util.function.Consumer<DatabaseSpec> customize) {
         Database db = new Database();
         db.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
         DatabaseSpec spec = new DatabaseSpec();
@@ -146,6 +155,7 @@ class EndToEndTest {
         spec.store.endpoint = "http://" + hostFromPods + ":" + s3.port();
         spec.store.pathStyle = true;
         spec.store.credentialsSecret = "s3";
+        customize.accept(spec);
         db.setSpec(spec);
         k8s.resource(db).serverSideApply();
         k8s.resources(Database.class).inNamespace(NS).withName(name).waitUntilCondition(
@@ -182,6 +192,12 @@ class EndToEndTest {
         Checkpoint c = k8s.resources(Checkpoint.class).inNamespace(NS).withName("outside-1").get();
         assertEquals(Phase.Proven, c.getStatus().phase, describe(c));
         assertTrue(c.getStatus().ledger.tables >= 3 && c.getStatus().ledger.totalRows >= 2_021_000L, describe(c));
+        // the host's PostgreSQL 15: dumped by the image's pg_dump 15, proven on a postgres:15 sidecar
+        assertEquals(15, c.getStatus().archive.serverMajor, describe(c));
+        assertTrue(c.getStatus().archive.pgDumpVersion.contains("(PostgreSQL) 15."), c.getStatus().archive.pgDumpVersion);
+        assertEquals("gzip:1", c.getStatus().archive.compression, "pg_dump 15 cannot do better than gzip");
+        assertEquals(postgresImage("15"), c.getStatus().drill.image);
+        assertTrue(c.getStatus().drill.serverVersion.startsWith("15."), c.getStatus().drill.serverVersion);
 
         Path dump = Files.createTempFile("e2e", ".dump");
         try (S3Client client = s3.client()) {
@@ -222,6 +238,83 @@ class EndToEndTest {
         assertEquals(0, exit, describe(c));
         assertEquals(Phase.Proven, c.getStatus().phase);
         assertEquals(5000L, c.getStatus().ledger.totalRows);
+    }
+
+    /** A PostgreSQL of one major in a pod, with a database "shop"; returns its pod IP. */
+    static String insidePostgres(String pod, int major) {
+        k8s.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName(pod).endMetadata()
+                .withNewSpec().addNewContainer().withName("postgres")
+                .withImage(postgresImage(String.valueOf(major))).withImagePullPolicy("Never")
+                .addNewEnv().withName("POSTGRES_PASSWORD").withValue(PASSWORD).endEnv()
+                .addNewEnv().withName("POSTGRES_DB").withValue("shop").endEnv()
+                .withNewReadinessProbe().withNewExec().withCommand("pg_isready", "-h", "127.0.0.1", "-U", "postgres").endExec()
+                .withPeriodSeconds(1).endReadinessProbe()
+                .endContainer().endSpec().build()).create();
+        return k8s.pods().inNamespace(NS).withName(pod).waitUntilReady(180, TimeUnit.SECONDS).getStatus().getPodIP();
+    }
+
+    /**
+     * The version matrix: PostgreSQL 17 and 18 sources (15 is the outside one above) are sealed by the
+     * image's pg_dump of the same major and proven on a sidecar of that major, chosen from the chart's
+     * postgres:{major}, with exact counts; 18 also with zstd:3. A Database whose drill image is older
+     * than its source fails before anything is downloaded, saying which versions and what image to use.
+     */
+    @Test
+    void eachMajorIsProvenOnASidecarOfItsOwnMajorAndAnOlderSidecarIsRefused() throws Exception {
+        String sql = """
+                CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
+                INSERT INTO items SELECT g, 'i' || g FROM generate_series(1, 7000) g;
+                CREATE TABLE item_events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, item int REFERENCES items, at timestamptz);
+                INSERT INTO item_events (item, at) SELECT 1 + g % 7000, now() FROM generate_series(1, 43000) g;
+                """;
+        for (int major : List.of(17, 18)) {
+            String ip = insidePostgres("pg" + major, major);
+            Fixtures.sql(DbTarget.parse("postgresql://postgres:" + PASSWORD + "@" + ip + ":5432/shop?sslmode=disable", Map.of()), sql);
+            secret("pg" + major, Map.of("uri", "postgresql://postgres:" + PASSWORD + "@" + ip + ":5432/shop"));
+            database("pg" + major, "pg" + major, spec -> {
+                if (major == 18) {
+                    spec.dump = new DatabaseSpec.DumpSpec();
+                    spec.dump.compression = new io.fabric8.kubernetes.api.model.IntOrString("zstd:3");
+                }
+            });
+            checkpoint("matrix-" + major, "pg" + major);
+        }
+        database("pg18-old-drill", "pg18", spec -> {
+            spec.drill = new DatabaseSpec.DrillSpec();
+            spec.drill.image = postgresImage("15");
+        });
+        checkpoint("older-sidecar", "pg18-old-drill");
+
+        for (int major : List.of(17, 18)) {
+            Checkpoint c = terminal("matrix-" + major);
+            assertEquals(Phase.Proven, c.getStatus().phase, describe(c));
+            assertEquals(50_000L, c.getStatus().ledger.totalRows, describe(c));
+            assertEquals(2, c.getStatus().ledger.tables);
+            assertEquals(50_000L, c.getStatus().drill.rowsChecked);
+            assertEquals(0, c.getStatus().drill.mismatchCount);
+            assertEquals(major, c.getStatus().archive.serverMajor);
+            assertTrue(c.getStatus().archive.pgDumpVersion.contains("(PostgreSQL) " + major + "."), c.getStatus().archive.pgDumpVersion);
+            assertEquals(postgresImage(String.valueOf(major)), c.getStatus().drill.image, "the sidecar was chosen from the source's major");
+            assertTrue(c.getStatus().drill.serverVersion.startsWith(major + "."), c.getStatus().drill.serverVersion);
+            assertEquals(major == 18 ? "zstd:3" : io.pgcheckpoint.engine.Compression.MODERN_DEFAULT, c.getStatus().archive.compression);
+            // the evidence docs/versions.md quotes
+            System.out.printf("matrix: source PostgreSQL %s, %s, %s, %s; drill image %s, server %s; %d rows proven%n",
+                    c.getStatus().archive.serverVersion, c.getStatus().archive.pgDumpVersion, c.getStatus().archive.compression,
+                    c.getStatus().archive.size, c.getStatus().drill.image, c.getStatus().drill.serverVersion, c.getStatus().drill.rowsChecked);
+        }
+
+        Checkpoint old = terminal("older-sidecar");
+        assertEquals(Phase.Failed, old.getStatus().phase, describe(old));
+        assertEquals("DrillVersion", Conditions.find(old.getStatus().conditions, "Ready").getReason(), describe(old));
+        String m = old.getStatus().message;
+        assertTrue(m.contains("(image " + postgresImage("15") + ") runs PostgreSQL 15.") && m.contains("comes from PostgreSQL 18.")
+                && m.contains("nothing was downloaded") && m.contains("postgres:{major}"), m);
+        assertTrue(Conditions.isTrue(old.getStatus().conditions, "Sealed"), "sealed, but not proven");
+        System.out.println("older sidecar: " + m);
+        String logs = k8s.pods().inNamespace(NS).withLabel("job-name", "older-sidecar-drill").list().getItems().stream()
+                .map(p -> k8s.pods().inNamespace(NS).withName(p.getMetadata().getName()).inContainer("pgcheckpoint").getLog())
+                .reduce("", String::concat);
+        assertTrue(logs.contains("runs PostgreSQL 15") && !logs.contains("downloading"), "refused before the download:\n" + logs);
     }
 
     @Test

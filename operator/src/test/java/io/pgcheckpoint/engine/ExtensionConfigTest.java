@@ -91,7 +91,7 @@ class ExtensionConfigTest {
                     .map(e -> e.name().equals("job") ? new Ledger.Entry(e.schema(), e.name(), e.kind(), e.rows() + 1, e.filter()) : e)
                     .toList();
             Manifest off = new Manifest(m.formatVersion(), "ext-off2", m.commit(), m.reason(), m.database(), m.createdAt(),
-                    m.snapshotTime(), m.serverVersion(), m.pgDumpVersion(), m.archive(),
+                    m.snapshotTime(), m.serverVersion(), m.serverMajor(), m.pgDumpVersion(), m.archive(),
                     new Manifest.LedgerSummary(m.ledger().tableCount(), m.ledger().totalRows() + 1, m.ledger().largeObjects(),
                             tables, m.ledger().views()), m.timings(), m.excluded());
             Files.createDirectories(dir.resolve("ext-off2"));
