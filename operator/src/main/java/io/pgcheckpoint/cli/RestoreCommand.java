@@ -1,11 +1,10 @@
 package io.pgcheckpoint.cli;
 
 import io.pgcheckpoint.engine.PgTools;
+import io.pgcheckpoint.engine.RestoreResult;
 import io.pgcheckpoint.engine.Restorer;
 import io.pgcheckpoint.engine.Store;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -53,11 +52,7 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
         try (Store s = openStore()) {
             Restorer.Report r = new Restorer(PgTools.locate(), output.progress()).restore(new Restorer.Request(s, tag, tables,
                     db(target), mode == Mode.replace ? Restorer.Mode.REPLACE : Restorer.Mode.SIDE_BY_SIDE, confirm, intoSchema));
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("ok", r.allMatch());
-            json.put("tag", r.tag());
-            json.put("mode", r.mode());
-            json.put("tables", r.tables());
+            RestoreResult json = RestoreResult.of(r);
             output.result(json, () -> {
                 for (Restorer.TableResult t : r.tables()) {
                     System.out.printf("%s %s -> %s: %d rows restored, ledger %d%n", t.matches() ? "OK      " : "MISMATCH",
