@@ -20,7 +20,7 @@ import io.pgcheckpoint.api.Restore;
 import io.pgcheckpoint.api.RestoreSpec;
 import io.pgcheckpoint.api.RestoreStatus;
 import io.pgcheckpoint.cli.Main;
-import io.pgcheckpoint.controller.Conditions;
+import io.pgcheckpoint.api.Conditions;
 import io.pgcheckpoint.engine.DbTarget;
 import io.pgcheckpoint.engine.Fixtures;
 import io.pgcheckpoint.engine.LocalPostgres;
