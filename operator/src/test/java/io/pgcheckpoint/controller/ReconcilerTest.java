@@ -127,6 +127,22 @@ class ReconcilerTest extends MiddleTier {
     }
 
     @Test
+    void createSkipsAMissingDatabaseOnlyWhenAskedAsTheHelmHookDoesOnFirstInstall() throws Exception {
+        java.nio.file.Path kubeconfig = java.nio.file.Files.createTempFile("kubeconfig", ".yaml");
+        java.nio.file.Files.writeString(kubeconfig, server.getKubeConfigYaml());
+        System.setProperty("kubeconfig", kubeconfig.toString());
+        try {
+            assertEquals(0, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "created-by-this-release",
+                    "--tag", "first-install", "--skip-if-database-missing", "--wait", "--timeout", "60s", "-q"));
+            assertNull(client.resources(Checkpoint.class).inNamespace(ns).withName("first-install").get(), "nothing created");
+            assertEquals(2, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "created-by-this-release",
+                    "--tag", "upgrade", "--wait", "--timeout", "3s", "-q"), "without the flag a missing Database is waited for");
+        } finally {
+            System.clearProperty("kubeconfig");
+        }
+    }
+
+    @Test
     void failedDumpEndsFailedWithTheEnginesReason() {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
