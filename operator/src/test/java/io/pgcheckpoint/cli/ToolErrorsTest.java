@@ -42,9 +42,15 @@ class ToolErrorsTest {
         Fixtures.sql(pg.target("postgres"), "CREATE DATABASE drill_target");
         // the drill target holds no relation, so the drill accepts it, but the domain's name is taken
         Fixtures.sql(pg.target("drill_target"), "CREATE DOMAIN public.order_status AS text");
-        CliTest.Run seal = CliTest.run("seal", "--db", "postgresql://postgres@127.0.0.1:" + pg.port() + "/app",
+        CliTest.Run seal = CliTest.run("seal", "--db", uri("app"),
                 "--store", "file:" + dir, "--tag", "huge-domain", "-q");
         assertEquals(0, seal.exit(), seal.stderr());
+    }
+
+    /** The throwaway server takes TCP connections with its own random password only. */
+    static String uri(String database) {
+        return "postgresql://postgres:" + java.net.URLEncoder.encode(pg.target(database).password(), StandardCharsets.UTF_8)
+                + "@127.0.0.1:" + pg.port() + "/" + database;
     }
 
     @AfterAll
@@ -68,7 +74,7 @@ class ToolErrorsTest {
     @Test
     void failedDrillAsJsonCarriesTheCauseUnder4KiB() {
         CliTest.Run drill = CliTest.run("drill", "--store", "file:" + dir, "--tag", "huge-domain",
-                "--target", "postgresql://postgres@127.0.0.1:" + pg.port() + "/drill_target", "-o", "json", "-q");
+                "--target", uri("drill_target"), "-o", "json", "-q");
         assertEquals(1, drill.exit(), drill.stderr());
         assertTrue(drill.stdout().getBytes(StandardCharsets.UTF_8).length < 4096, drill.stdout().length() + " characters");
         assertEquals("drill.restore", drill.json().get("error").asText());
