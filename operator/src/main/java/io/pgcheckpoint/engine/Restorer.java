@@ -205,12 +205,11 @@ public final class Restorer {
 
     /** The qualified name as pg_dump writes it (quoted only where needed). */
     private static String quotedAsPgDump(Connection c, Ledger.Entry t) throws SQLException {
-        return Db.queryString(c, "SELECT quote_ident(" + Db.quoteLiteral(t.schema()) + ") || '.' || quote_ident("
-                + Db.quoteLiteral(t.name()) + ")");
+        return Db.queryString(c, "SELECT quote_ident(?) || '.' || quote_ident(?)", t.schema(), t.name());
     }
 
     private static boolean exists(Connection c, String qualifiedName) throws SQLException {
-        return Db.queryString(c, "SELECT to_regclass(" + Db.quoteLiteral(qualifiedName) + ")::text") != null;
+        return Db.queryString(c, "SELECT to_regclass(?)::text", qualifiedName) != null;
     }
 
     /** Feeds the preamble and the rendered entries to one psql session in a single transaction. */
