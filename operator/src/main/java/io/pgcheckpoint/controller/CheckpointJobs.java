@@ -1,6 +1,5 @@
 package io.pgcheckpoint.controller;
 
-import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -117,22 +116,14 @@ final class CheckpointJobs {
         return e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
     }
 
-    /**
-     * A failed checkpoint's Job that has not finished (its pod cannot start, or cannot be created)
-     * is deleted: it must not start later, when the Secret appears, and seal under a Failed checkpoint.
-     */
+    /** A failed checkpoint's Job that has not finished (its pod cannot start, or cannot be created) is deleted. */
     void stopUnfinished(Checkpoint checkpoint, Context<Checkpoint> context) {
         CheckpointStatus status = checkpoint.getStatus();
-        String name = status.drillJob != null ? status.drillJob : status.dumpJob;
-        if (name == null) {
-            return;
+        if (status.drillJob != null) {
+            drill.stopUnfinished(checkpoint, context);
+        } else if (status.dumpJob != null) {
+            dump.stopUnfinished(checkpoint, context);
         }
-        context.getSecondaryResources(Job.class).stream()
-                .filter(j -> name.equals(j.getMetadata().getName()) && j.hasOwnerReferenceFor(checkpoint))
-                .filter(j -> j.getStatus() == null || j.getStatus().getConditions() == null || j.getStatus().getConditions().stream()
-                        .noneMatch(c -> "True".equals(c.getStatus()) && ("Complete".equals(c.getType()) || "Failed".equals(c.getType()))))
-                .findFirst()
-                .ifPresent(j -> context.getClient().resource(j).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete());
     }
 
     private static Optional<Checkpoint> earlierWithSameTag(Checkpoint checkpoint, Context<Checkpoint> context) {

@@ -1,5 +1,6 @@
 package io.pgcheckpoint.controller;
 
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -38,6 +39,21 @@ final class JobDependent<P extends HasMetadata> extends KubernetesDependentResou
     @Override
     protected ResourceID targetSecondaryResourceID(P primary, Context<P> context) {
         return new ResourceID(name.apply(primary), primary.getMetadata().getNamespace());
+    }
+
+    /**
+     * Deletes the Job (and through it its pod) if it is this owner's and has not finished: for an
+     * owner that failed because the Job can never run, so that it does not start later, when a
+     * missing Secret appears, and act under a failed resource.
+     */
+    void stopUnfinished(P primary, Context<P> context) {
+        String jobName = name.apply(primary);
+        context.getSecondaryResources(Job.class).stream()
+                .filter(j -> jobName.equals(j.getMetadata().getName()) && j.hasOwnerReferenceFor(primary))
+                .filter(j -> j.getStatus() == null || j.getStatus().getConditions() == null || j.getStatus().getConditions().stream()
+                        .noneMatch(c -> "True".equals(c.getStatus()) && ("Complete".equals(c.getType()) || "Failed".equals(c.getType()))))
+                .findFirst()
+                .ifPresent(j -> context.getClient().resource(j).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete());
     }
 
     /** Creates the Job unless it exists; returns its name. */

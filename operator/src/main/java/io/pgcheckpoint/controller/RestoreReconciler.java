@@ -66,6 +66,9 @@ public class RestoreReconciler implements Reconciler<Restore> {
                 status.phase);
         status.observe(restore);
         Duration again = status.phase == Phase.Pending ? start(restore, context) : observe(restore, context);
+        if (status.phase == Phase.Failed && status.job != null) {
+            job.stopUnfinished(restore, context); // a restore that can never run must not run later
+        }
         announce(restore, patch.before(RestoreStatus.class), context);
         return patch.end(again);
     }

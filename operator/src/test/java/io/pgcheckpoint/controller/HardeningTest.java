@@ -208,6 +208,24 @@ class HardeningTest extends MiddleTier {
     }
 
     @Test
+    void aRestoreWhoseTargetSecretIsMissingFailsAndItsJobNeverRuns() {
+        database("prod", true);
+        database("staging", false);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        finish(dumpJobOf("pre-deploy-1"), true, ReconcilerTest.SEALED);
+        finish(drillJobOf("pre-deploy-1"), true, ReconcilerTest.PROVEN);
+        await("pre-deploy-1", phase(Phase.Proven));
+        restore("into-staging", "pre-deploy-1", "staging");
+        String job = awaitRestore("into-staging", r -> r.getStatus().phase == RestoreStatus.Phase.Running).getStatus().job;
+        JobSimulator.podWaiting(client, ns, job, Labels.MAIN_CONTAINER, "CreateContainerConfigError", "secret \"staging-conn\" not found");
+        Restore failed = awaitRestore("into-staging", r -> r.getStatus().phase == RestoreStatus.Phase.Failed);
+        assertEquals("SecretMissing", failed.getStatus().completeReason());
+        assertTrue(failed.getStatus().message.contains("Secret 'staging-conn' (the connection of Database 'staging'"),
+                failed.getStatus().message);
+        client.batch().v1().jobs().inNamespace(ns).withName(job).waitUntilCondition(j -> j == null, 10, TimeUnit.SECONDS);
+    }
+
+    @Test
     void jobsRunAsTheDatabasesServiceAccountWithItsTokenOnlyThen() {
         database("prod", true, spec -> spec.serviceAccountName = "checkpoint-writer");
         checkpoint("identity", "identity");
