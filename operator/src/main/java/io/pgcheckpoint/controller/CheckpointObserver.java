@@ -56,7 +56,7 @@ final class CheckpointObserver {
                 metrics.sealed(outcome, r.bytes());
                 return Duration.ofMillis(50); // on to the drill
             }
-            case RUNNING -> { }
+            case RUNNING -> resumed(status, Reasons.DUMPING, "the dump Job " + status.dumpJob + " is running");
         }
         return null;
     }
@@ -91,9 +91,16 @@ final class CheckpointObserver {
                 status.proven(drill(r));
                 metrics.proven(outcome);
             }
-            case RUNNING -> { }
+            case RUNNING -> resumed(status, Reasons.DRILLING, "the drill Job " + status.drillJob + " is running");
         }
         return null;
+    }
+
+    /** Running again after a wait (an image pull that backed off): the wait's message goes. */
+    private static void resumed(CheckpointStatus status, String reason, String message) {
+        if (Reasons.IMAGE_PULL_BACK_OFF.equals(status.readyReason())) {
+            status.waiting(reason, message);
+        }
     }
 
     /** A Complete Job whose pod's termination message is not in the cache yet: wait a little, then fail. */

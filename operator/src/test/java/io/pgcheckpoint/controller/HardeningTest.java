@@ -78,6 +78,22 @@ class HardeningTest extends MiddleTier {
     }
 
     @Test
+    void anImagePullThatBacksOffIsShownAndForgottenOnceTheDrillRuns() {
+        database("prod", true);
+        checkpoint("pulling", "pulling");
+        finish(dumpJobOf("pulling"), true, JobSimulator.sealedResult("pulling"));
+        String drill = drillJobOf("pulling");
+        JobSimulator.podWaiting(client, ns, drill, Labels.DRILL_SERVER_CONTAINER, "ImagePullBackOff",
+                "Back-off pulling image \"localhost/postgres:15\"");
+        Checkpoint c = await("pulling", x -> "ImagePullBackOff".equals(reason(x)));
+        assertEquals(Phase.Drilling, c.getStatus().phase, "waiting, not failed: a registry may come back");
+        assertTrue(c.getStatus().message.contains("localhost/postgres:15"), c.getStatus().message);
+        JobSimulator.podRunning(client, ns, drill);
+        c = await("pulling", x -> "Drilling".equals(reason(x)));
+        assertEquals(Phase.Drilling, c.getStatus().phase);
+    }
+
+    @Test
     void podsThatCannotBeCreatedFailTheCheckpointInSeconds() {
         database("prod", true);
         checkpoint("forbidden", "forbidden");

@@ -80,6 +80,17 @@ final class JobSimulator {
         client.pods().inNamespace(ns).resource(pod).updateStatus();
     }
 
+    /** The kubelet's report that the pod's main container runs (after a wait). */
+    static void podRunning(KubernetesClient client, String ns, String jobName) {
+        Job job = client.batch().v1().jobs().inNamespace(ns).withName(jobName).get();
+        Pod pod = createPod(client, job);
+        pod.setStatus(new PodStatusBuilder().withPhase("Running")
+                .withContainerStatuses(new ContainerStatusBuilder().withName(Labels.MAIN_CONTAINER).withImage("x").withImageID("x")
+                        .withReady(true).withRestartCount(0).withNewState().withNewRunning().withStartedAt(Instant.now().toString())
+                        .endRunning().endState().build()).build());
+        client.pods().inNamespace(ns).resource(pod).updateStatus();
+    }
+
     /**
      * The Job controller's report of a pod it could not create (admission, quota): a Warning
      * Event FailedCreate on the Job, and no pod at all.
