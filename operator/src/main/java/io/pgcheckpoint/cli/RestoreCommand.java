@@ -14,8 +14,6 @@ import picocli.CommandLine.Option;
                 "side-by-side (default) restores them into a new schema restored_<tag> so you can compare and copy rows back;",
                 "replace empties and refills (or recreates) the live tables and needs --confirm <tag>."})
 final class RestoreCommand extends StoreCommand implements Callable<Integer> {
-    enum Mode { side_by_side, replace }
-
     @Option(names = "--tag", required = true, description = "The checkpoint to restore from.")
     String tag;
 
@@ -28,7 +26,7 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
 
     @Option(names = "--mode", defaultValue = "side-by-side", converter = ModeConverter.class,
             description = "side-by-side (default) or replace.")
-    Mode mode;
+    Restorer.Mode mode;
 
     @Option(names = "--confirm", paramLabel = "TAG", description = "Required by --mode replace: the checkpoint's tag, repeated.")
     String confirm;
@@ -36,12 +34,13 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
     @Option(names = "--into-schema", paramLabel = "SCHEMA", description = "Schema for side-by-side (default restored_<tag>).")
     String intoSchema;
 
-    static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Mode> {
+    /** The engine's own mode, spelled as on the command line or as in a Restore's spec. */
+    static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Restorer.Mode> {
         @Override
-        public Mode convert(String value) {
+        public Restorer.Mode convert(String value) {
             return switch (value) {
-                case "side-by-side", "SideBySide" -> Mode.side_by_side;
-                case "replace", "Replace" -> Mode.replace;
+                case "side-by-side", "SideBySide" -> Restorer.Mode.SIDE_BY_SIDE;
+                case "replace", "Replace" -> Restorer.Mode.REPLACE;
                 default -> throw new picocli.CommandLine.TypeConversionException("use side-by-side or replace, not '" + value + "'");
             };
         }
@@ -51,7 +50,7 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
     public Integer call() {
         try (Store s = openStore()) {
             Restorer.Report r = new Restorer(PgTools.locate(), output.progress()).restore(new Restorer.Request(s, tag, tables,
-                    db(target), mode == Mode.replace ? Restorer.Mode.REPLACE : Restorer.Mode.SIDE_BY_SIDE, confirm, intoSchema));
+                    db(target), mode, confirm, intoSchema));
             RestoreResult json = RestoreResult.of(r);
             output.result(json, () -> {
                 for (Restorer.TableResult t : r.tables()) {
