@@ -57,13 +57,15 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end }}
 
 {{/*
-The tag: "<tagPrefix>-<revision>-<commit, 7 chars>", lowercased; anything but a-z, 0-9
-and '-' becomes '-', runs of '-' collapse, at most 63 characters (a valid object name
-and store path segment).
+The tag: "<tagPrefix>-<commit, 7 chars>-<UTC time of this helm operation>", lowercased;
+anything but a-z, 0-9 and '-' becomes '-', runs of '-' collapse, at most 63 characters (a
+valid object name and store path segment). Not the revision: uninstalling and installing a
+release again starts the revision at 1, and tags are never reused.
 */}}
 {{- define "pgcheckpoint-hook.tag" -}}
 {{- $commit := include "pgcheckpoint-hook.commit" . | trunc 7 }}
-{{- $tag := printf "%s-%v-%s" .Values.tagPrefix .Release.Revision $commit | lower }}
+{{- $when := dateInZone "20060102t150405" now "UTC" }}
+{{- $tag := printf "%s-%s-%s" .Values.tagPrefix $commit $when | lower }}
 {{- $tag = regexReplaceAll "[^a-z0-9-]+" $tag "-" }}
 {{- $tag = regexReplaceAll "-{2,}" $tag "-" }}
 {{- $tag | trunc 63 | trimAll "-" }}

@@ -64,43 +64,39 @@ pgcheckpoint-operator
 {{- end }}
 
 {{/*
-Rules on the namespaced resources the operator reconciles, for the ClusterRole
-(all namespaces) or each per-namespace Role.
+Rules on the namespaced resources the operator reconciles, for the ClusterRole (all
+namespaces) or each per-namespace Role: exactly what the code uses, nothing on Secrets. The
+Jobs mount the Database's Secrets themselves; a missing one shows in the Job's pod.
 */}}
 {{- define "pgcheckpoint.namespacedRules" -}}
 - apiGroups: ["pgcheckpoint.io"]
   resources: ["databases", "checkpoints", "restores"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: ["pgcheckpoint.io"]
   resources: ["databases/status", "checkpoints/status", "restores/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
 {{- if .Values.api.enabled }}
 # The HTTP API creates Checkpoints for callers whose own token may (checked with SubjectAccessReview).
 - apiGroups: ["pgcheckpoint.io"]
   resources: ["checkpoints"]
   verbs: ["create"]
 {{- end }}
+# The dump, drill and restore Jobs: created once; deleted only when they can never run
+# (their pod cannot start or cannot be created) so that they cannot start later.
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create", "delete"]
-# Job pods, for their termination messages.
+# Job pods: their results (termination messages) and why they wait (a missing Secret, an image).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
-# To check that a Database's Secrets exist and have the expected keys; the operator
-# never reads or copies the values, only the Jobs use them.
-- apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
+# Events: the operator's own (get and patch count repeats) and the Job controller's FailedCreate.
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 {{- end }}
 
-{{/* Cluster-scoped rules for the HTTP API's bearer-token checks. */}}
+{{/* Cluster-scoped rules for the HTTP API's bearer-token checks (TokenReview, SubjectAccessReview). */}}
 {{- define "pgcheckpoint.authRules" -}}
 - apiGroups: ["authentication.k8s.io"]
   resources: ["tokenreviews"]

@@ -1,5 +1,6 @@
 package io.pgcheckpoint.api;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
@@ -7,82 +8,106 @@ import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.pgcheckpoint.engine.Compression;
+import java.util.List;
 
+/**
+ * What to protect and where its checkpoints go. Owned by whoever owns the database: it alone
+ * names the connection, the bucket, the images and the identity the Jobs run with.
+ */
 public class DatabaseSpec {
     @Required
+    @JsonPropertyDescription("The Secret the Jobs read the connection from; the operator itself never reads it.")
     public Connection connection;
     @Required
+    @JsonPropertyDescription("The S3-compatible bucket checkpoints go to, under <prefix>/<namespace>/<database>/<tag>/.")
     public StoreSpec store;
+    @JsonPropertyDescription("How the dump Job runs pg_dump.")
     public DumpSpec dump;
+    @JsonPropertyDescription("The restore drill: the throwaway PostgreSQL that proves each checkpoint.")
     public DrillSpec drill;
-    /** Requests and limits of the dump and restore Jobs' pgcheckpoint container. */
+    @JsonPropertyDescription("Requests and limits of the dump, drill and restore Jobs' pgcheckpoint container.")
     public ResourceRequirements jobResources;
+    @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    @JsonPropertyDescription("ServiceAccount (in this namespace) the dump, drill and restore Jobs run as, with its token mounted: "
+            + "for workload identity to the bucket (IRSA, GKE or Azure workload identity). Unset: no token is mounted.")
+    public String serviceAccountName;
 
     /** A Secret holding either a libpq URI under {@code key}, or host/port/user/password/dbname keys. */
     public static class Connection {
         @Required
+        @JsonPropertyDescription("Name of the Secret (in this namespace).")
         public String secretName;
-        /** Key of a libpq URI in the Secret; when unset the Secret holds host, port, user, password, dbname. */
+        @JsonPropertyDescription("Key holding a libpq URI (postgresql://user:password@host:5432/db); unset: the Secret holds "
+                + "the keys host, port (optional), user, password and dbname.")
         public String key;
         @Pattern("^(disable|allow|prefer|require|verify-ca|verify-full)$")
         @Default("prefer")
+        @JsonPropertyDescription("libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full.")
         public String sslmode;
     }
 
     public static class StoreSpec {
         @Required
         @Pattern("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+        @JsonPropertyDescription("Bucket name.")
         public String bucket;
-        /** Checkpoints go under {@code <prefix>/<namespace>/<database>/<tag>/}. */
+        @JsonPropertyDescription("Key prefix; checkpoints go under <prefix>/<namespace>/<database>/<tag>/.")
         public String prefix;
+        @JsonPropertyDescription("Bucket region, e.g. eu-central-1.")
         public String region;
-        /** S3-compatible endpoint URL, e.g. http://minio.storage:9000. */
         @Pattern("^https?://.+")
+        @JsonPropertyDescription("S3-compatible endpoint URL, e.g. http://minio.storage:9000; unset for AWS S3.")
         public String endpoint;
+        @JsonPropertyDescription("Path-style requests (bucket in the path), as MinIO and other S3-compatible servers need.")
         public Boolean pathStyle;
-        /** Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; unset to use the pod's workload identity. */
+        @JsonPropertyDescription("Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; unset to use the Jobs' workload "
+                + "identity (serviceAccountName).")
         public String credentialsSecret;
     }
 
     public static class DumpSpec {
-        /**
-         * pg_dump's compression: auto (the default: zstd:1 with pg_dump 16 or newer, gzip:1 before),
-         * zstd[:1-22], lz4[:1-12], gzip[:1-9], none, or a gzip level 0-9. zstd and lz4 need pg_dump 16+
-         * (the pgcheckpoint image has pg_dump 18).
-         */
         @ValidationRule(value = "type(self) == int ? (self >= 0 && self <= 9) : self.matches('" + Compression.SYNTAX + "')",
                 message = "compression must be auto, none, zstd[:1-22], lz4[:1-12], gzip[:1-9] or a gzip level 0-9")
+        @JsonPropertyDescription("pg_dump's compression: auto (the default: zstd:1 with pg_dump 16 or newer, gzip:1 before), "
+                + "zstd[:1-22], lz4[:1-12], gzip[:1-9], none, or a gzip level 0-9. zstd and lz4 need pg_dump 16+ "
+                + "(the pgcheckpoint image has pg_dump 18).")
         public IntOrString compression;
         @Min(60)
         @Default("3600")
+        @JsonPropertyDescription("Deadline of the dump Job in seconds; the seal stops itself with a message 30 s before.")
         public Long timeoutSeconds;
-        /** How long the seal waits for any one table lock (its own, and pg_dump's) before failing with lock.timeout. */
         @Min(1)
         @Default("30")
+        @JsonPropertyDescription("How long the seal waits for any one table lock (its own, and pg_dump's) before failing with lock.timeout.")
         public Long lockWaitSeconds;
-        /** Schemas left out of every checkpoint (exact names); the ledger leaves them out too. */
-        public java.util.List<String> excludeSchemas;
-        /** Tables left out, as schema.table (exact names). */
-        public java.util.List<String> excludeTables;
+        @JsonPropertyDescription("Schemas left out of every checkpoint (exact names); the ledger leaves them out too.")
+        public List<String> excludeSchemas;
+        @JsonPropertyDescription("Tables left out, as schema.table (exact names).")
+        public List<String> excludeTables;
     }
 
     public static class DrillSpec {
-        /**
-         * PostgreSQL image of the throwaway server. {major} is replaced with the source server's major
-         * version, so that the drill proves the archive on the major it came from; default: the
-         * operator's (chart value drillImage, postgres:{major}). A server older than the source is refused.
-         */
+        @JsonPropertyDescription("PostgreSQL image of the throwaway server. {major} is replaced with the source server's major "
+                + "version, so that the drill proves the archive on the major it came from; default: the operator's "
+                + "(chart value drillImage, postgres:{major}). A server older than the source is refused. "
+                + "It runs as uid 999 (the postgres user of the official and Debian images) with a read-only root filesystem.")
         public String image;
         @Min(1)
         @Max(16)
         @Default("2")
+        @JsonPropertyDescription("Parallel pg_restore jobs.")
         public Integer jobs;
         @Min(60)
         @Default("3600")
+        @JsonPropertyDescription("Deadline of the drill Job in seconds.")
         public Long timeoutSeconds;
-        /** Resources of the throwaway PostgreSQL container. */
+        @JsonPropertyDescription("Resources of the throwaway PostgreSQL container.")
         public ResourceRequirements resources;
+        @JsonPropertyDescription("Size limit of the throwaway server's data directory (an emptyDir), e.g. 50Gi. "
+                + "Default: ten times the archive's size, at least 1Gi.")
+        public Quantity storageLimit;
     }
 }

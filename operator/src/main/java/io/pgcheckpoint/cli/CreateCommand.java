@@ -40,6 +40,10 @@ final class CreateCommand extends ClusterCommand implements Callable<Integer> {
     @Option(names = "--wait", description = "Wait until Proven or Failed.")
     boolean waitForIt;
 
+    @Option(names = "--skip-if-database-missing", description = {"Exit 0 without creating anything when the Database does not exist",
+            "(the Helm hook passes it on a release's first install, when a Database defined in the same release is not created yet)."})
+    boolean skipIfDatabaseMissing;
+
     @Option(names = "--timeout", defaultValue = "30m", description = "How long --wait waits, e.g. 90s, 30m, 1h (default ${DEFAULT-VALUE}).")
     String timeout;
 
@@ -51,6 +55,11 @@ final class CreateCommand extends ClusterCommand implements Callable<Integer> {
         Progress progress = output.progress();
         try (KubernetesClient client = client()) {
             String ns = namespace(client);
+            if (skipIfDatabaseMissing && databaseMissing(client, ns)) {
+                String why = "Database " + ns + "/" + database + " does not exist yet: nothing to checkpoint, nothing created";
+                output.result(Map.of("ok", true, "skipped", true, "message", why), () -> System.out.println("skipped: " + why));
+                return 0;
+            }
             Checkpoint c = new Checkpoint();
             c.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
             CheckpointSpec spec = new CheckpointSpec();
@@ -97,6 +106,15 @@ final class CreateCommand extends ClusterCommand implements Callable<Integer> {
             summary.put("ok", proven);
             output.result(summary, () -> System.out.println((proven ? "PROVEN " : "FAILED ") + ns + "/" + name + ": " + done.getStatus().message));
             return proven ? 0 : Main.FAILED;
+        }
+    }
+
+    private boolean databaseMissing(KubernetesClient client, String ns) {
+        try {
+            return client.resources(io.pgcheckpoint.api.Database.class).inNamespace(ns).withName(database).get() == null;
+        } catch (KubernetesClientException e) {
+            throw new CheckpointException("cluster.error", "cannot check whether Database " + ns + "/" + database + " exists ("
+                    + e.getCode() + "): --skip-if-database-missing needs permission to get databases.pgcheckpoint.io");
         }
     }
 

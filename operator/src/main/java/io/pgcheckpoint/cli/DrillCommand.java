@@ -1,11 +1,10 @@
 package io.pgcheckpoint.cli;
 
 import io.pgcheckpoint.engine.DrillReport;
+import io.pgcheckpoint.engine.DrillResult;
 import io.pgcheckpoint.engine.Driller;
 import io.pgcheckpoint.engine.PgTools;
 import io.pgcheckpoint.engine.Store;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,17 +30,7 @@ final class DrillCommand extends StoreCommand implements Callable<Integer> {
         try (Store s = openStore()) {
             DrillReport r = new Driller(PgTools.locate(), output.progress())
                     .drill(s, tag, target == null ? null : db(target), j);
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("ok", r.proven());
-            json.put("tag", r.tag());
-            json.put("restoreDrill", r.proven() ? "proven" : "failed");
-            json.put("tablesChecked", r.tablesChecked());
-            json.put("rowsChecked", r.rowsChecked());
-            json.put("mismatchCount", r.mismatches().size());
-            json.put("mismatches", r.mismatches().stream().limit(10).map(DrillReport.Mismatch::describe).toList());
-            json.put("drillServerVersion", r.drillServerVersion());
-            json.put("pgRestoreVersion", r.pgRestoreVersion());
-            json.put("seconds", r.totalMillis() / 1000.0);
+            DrillResult json = DrillResult.of(r);
             output.result(json, () -> {
                 if (r.proven()) {
                     System.out.printf("PROVEN %s: %d tables, %d rows restored and counted, all equal to the ledger%n",
@@ -52,8 +41,7 @@ final class DrillCommand extends StoreCommand implements Callable<Integer> {
                 }
             });
             if (!r.proven()) {
-                System.err.println("error: checkpoint '" + tag + "' is NOT proven: the restored row counts differ from the ledger (first: "
-                        + r.mismatches().get(0).describe() + "); do not rely on it, seal a new one");
+                System.err.println("error: " + json.message());
             }
             return r.proven() ? 0 : Main.FAILED;
         }

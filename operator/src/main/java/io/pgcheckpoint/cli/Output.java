@@ -1,5 +1,7 @@
 package io.pgcheckpoint.cli;
 
+import io.pgcheckpoint.engine.CommandError;
+import io.pgcheckpoint.engine.CommandResult;
 import io.pgcheckpoint.engine.Json;
 import io.pgcheckpoint.engine.Progress;
 import java.util.LinkedHashMap;
@@ -28,8 +30,16 @@ public final class Output {
     }
 
     /** Prints a result: JSON as one line kept within 4 KiB (in UTF-8 bytes), text through the given renderer. */
+    void result(CommandResult json, Runnable text) {
+        print(fit(json), text);
+    }
+
+    /** The results of the cluster commands (create, status), which no Job reports. */
     void result(Map<String, Object> json, Runnable text) {
-        String line = fit(json);
+        print(fit(json), text);
+    }
+
+    private void print(String line, Runnable text) {
         writeResultFile(line);
         if (json()) {
             System.out.println(line);
@@ -84,15 +94,24 @@ public final class Output {
         if (keep > 0 && keep < message.length() && Character.isHighSurrogate(message.charAt(keep - 1))) {
             keep--;
         }
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("ok", false);
-        m.put("error", code);
-        m.put("message", keep >= message.length() ? message : message.substring(0, keep) + "…");
-        return Json.compact(m);
+        return Json.compact(CommandError.of(code, keep >= message.length() ? message : message.substring(0, keep) + "…"));
     }
 
     private static int bytes(String s) {
         return s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+
+    static String fit(CommandResult json) {
+        String s = Json.compact(json);
+        if (bytes(s) <= JSON_LIMIT) {
+            return s;
+        }
+        String smaller = Json.compact(json.shrunk());
+        if (bytes(smaller) <= JSON_LIMIT) {
+            return smaller;
+        }
+        return errorLine("result.too-large", "the result does not fit a termination message (" + bytes(smaller)
+                + " bytes); see the command's output and the store's manifest.json / drill.json");
     }
 
     static String fit(Map<String, Object> json) {

@@ -1,14 +1,11 @@
 package io.pgcheckpoint.cli;
 
-import io.pgcheckpoint.engine.Json;
 import io.pgcheckpoint.engine.PgTools;
+import io.pgcheckpoint.engine.RestoreResult;
 import io.pgcheckpoint.engine.Restorer;
 import io.pgcheckpoint.engine.Store;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,8 +16,6 @@ import picocli.CommandLine.Option;
                 "replace empties and refills (or recreates) the live tables and needs --confirm <tag>.",
                 "--plan prints what the restore would do and changes nothing. Details: docs/restore.md."})
 final class RestoreCommand extends StoreCommand implements Callable<Integer> {
-    enum Mode { side_by_side, replace }
-
     @Option(names = "--tag", required = true, description = "The checkpoint to restore from.")
     String tag;
 
@@ -34,7 +29,7 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
 
     @Option(names = "--mode", defaultValue = "side-by-side", converter = ModeConverter.class,
             description = "side-by-side (default) or replace.")
-    Mode mode;
+    Restorer.Mode mode;
 
     @Option(names = "--confirm", paramLabel = "TAG", description = "Required by --mode replace: the checkpoint's tag, repeated.")
     String confirm;
@@ -50,12 +45,13 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
             description = "How long to wait for each table lock before giving up with nothing changed, e.g. 10s, 2m (default 10s).")
     Duration lockTimeout;
 
-    static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Mode> {
+    /** The engine's own mode, spelled as on the command line or as in a Restore's spec. */
+    static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Restorer.Mode> {
         @Override
-        public Mode convert(String value) {
+        public Restorer.Mode convert(String value) {
             return switch (value) {
-                case "side-by-side", "SideBySide" -> Mode.side_by_side;
-                case "replace", "Replace" -> Mode.replace;
+                case "side-by-side", "SideBySide" -> Restorer.Mode.SIDE_BY_SIDE;
+                case "replace", "Replace" -> Restorer.Mode.REPLACE;
                 default -> throw new picocli.CommandLine.TypeConversionException("use side-by-side or replace, not '" + value + "'");
             };
         }
@@ -81,26 +77,13 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
     public Integer call() {
         try (Store s = openStore()) {
             Restorer restorer = new Restorer(PgTools.locate(), output.progress());
-            Restorer.Request request = new Restorer.Request(s, tag, tables, db(target),
-                    mode == Mode.replace ? Restorer.Mode.REPLACE : Restorer.Mode.SIDE_BY_SIDE, confirm, intoSchema, lockTimeout);
+            Restorer.Request request = new Restorer.Request(s, tag, tables, db(target), mode, confirm, intoSchema, lockTimeout);
             return plan ? plan(restorer.plan(request)) : restore(restorer.restore(request));
         }
     }
 
     private int plan(Restorer.Plan p) {
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("ok", p.ok());
-        json.put("plan", true);
-        json.put("tag", p.tag());
-        json.put("mode", p.mode());
-        if (!p.ok()) {
-            json.put("error", "restore.blocked");
-            json.put("message", String.join("; ", p.blockers()));
-        }
-        json.put("actions", p.actions());
-        json.put("warnings", p.warnings());
-        json.put("blockers", p.blockers());
-        output.result(fit(json), () -> {
+        output.result(RestoreResult.of(p), () -> {
             System.out.println("Plan: " + p.mode() + " from checkpoint '" + p.tag() + "' into " + p.target()
                     + " (nothing has been changed)");
             for (Restorer.Action a : p.actions()) {
@@ -119,14 +102,7 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
     }
 
     private int restore(Restorer.Report r) {
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("ok", r.allMatch());
-        json.put("tag", r.tag());
-        json.put("mode", r.mode());
-        json.put("tables", r.tables());
-        json.put("done", r.done());
-        json.put("warnings", r.warnings());
-        output.result(fit(json), () -> {
+        output.result(RestoreResult.of(r), () -> {
             for (Restorer.TableResult t : r.tables()) {
                 System.out.printf("%s %s -> %s: %d rows restored, ledger %d%s%n", t.matches() ? "OK      " : "MISMATCH",
                         t.table(), t.restoredAs(), t.restoredRows(), t.ledgerRows(), t.note() == null ? "" : " (" + t.note() + ")");
@@ -137,37 +113,5 @@ final class RestoreCommand extends StoreCommand implements Callable<Integer> {
             r.warnings().forEach(w -> System.out.println("warning: " + w));
         });
         return r.allMatch() ? 0 : Main.FAILED;
-    }
-
-    /**
-     * Keeps the JSON under the termination-message limit by shortening first what matters least:
-     * action details, then the tail of each list (its length noted as "&lt;list&gt;Omitted"), never the verdict.
-     */
-    static Map<String, Object> fit(Map<String, Object> json) {
-        if (Json.compact(json).length() <= Output.JSON_LIMIT) {
-            return json;
-        }
-        Map<String, Object> smaller = new LinkedHashMap<>(json);
-        for (String key : List.of("actions", "done")) {
-            if (smaller.get(key) instanceof List<?> list) {
-                smaller.put(key, list.stream().map(a -> a instanceof Restorer.Action x ? new Restorer.Action(x.what(), x.object(), null) : a).toList());
-            }
-        }
-        if (smaller.get("message") instanceof String m && m.length() > 1500) {
-            smaller.put("message", m.substring(0, 1500) + "…");
-        }
-        for (int keep : new int[] {12, 6, 3, 1, 0}) {
-            if (Json.compact(smaller).length() <= Output.JSON_LIMIT) {
-                break;
-            }
-            for (String key : List.of("tables", "done", "actions", "warnings", "blockers")) {
-                if (json.get(key) instanceof List<?> list && list.size() > keep) {
-                    List<?> current = (List<?>) smaller.get(key);
-                    smaller.put(key, new ArrayList<>(current.subList(0, Math.min(keep, current.size()))));
-                    smaller.put(key + "Omitted", list.size() - keep);
-                }
-            }
-        }
-        return smaller;
     }
 }

@@ -3,10 +3,8 @@ package io.pgcheckpoint.cli;
 import io.pgcheckpoint.engine.Manifest;
 import io.pgcheckpoint.engine.PgTools;
 import io.pgcheckpoint.engine.Sealer;
-import io.pgcheckpoint.engine.Sizes;
+import io.pgcheckpoint.engine.SealResult;
 import io.pgcheckpoint.engine.Store;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,25 +54,9 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
                             new io.pgcheckpoint.engine.Exclusions(excludeSchemas, excludeTables))
                             .withLimits(new Sealer.Limits(positive("--lock-wait-timeout", lockWaitTimeout),
                                     positive("--timeout", timeout))));
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("ok", true);
-            json.put("tag", m.tag());
-            json.put("commit", m.commit());
-            json.put("archive", s.uri(Manifest.key(m.tag(), m.archive().file())));
-            json.put("bytes", m.archive().bytes());
-            json.put("size", Sizes.human(m.archive().bytes()));
-            json.put("sha256", m.archive().sha256());
-            json.put("tables", m.ledger().tableCount());
-            json.put("rows", m.ledger().totalRows());
-            json.put("largeObjects", m.ledger().largeObjects());
-            json.put("serverVersion", m.serverVersion());
-            json.put("serverMajor", m.sourceMajor());
-            json.put("pgDumpVersion", m.pgDumpVersion());
-            json.put("compression", m.archive().compression());
-            json.put("snapshotTime", m.snapshotTime().toString());
-            json.put("seconds", m.timings().totalMillis() / 1000.0);
+            SealResult json = SealResult.of(m, s.uri(Manifest.key(m.tag(), m.archive().file())));
             output.result(json, () -> System.out.printf("sealed %s: %s, %d tables, %d rows, sha256 %s%n",
-                    json.get("archive"), json.get("size"), m.ledger().tableCount(), m.ledger().totalRows(), m.archive().sha256()));
+                    json.archive(), json.size(), json.tables(), json.rows(), json.sha256()));
             return 0;
         }
     }

@@ -1,67 +1,43 @@
 package io.pgcheckpoint.controller;
 
-import io.fabric8.kubernetes.api.model.Secret;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.pgcheckpoint.api.Conditions;
 import io.pgcheckpoint.api.Database;
-import io.pgcheckpoint.api.DatabaseSpec;
 import io.pgcheckpoint.api.DatabaseStatus;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Checks that a Database's Secrets exist and hold the keys the Jobs will read, by key name
- * only: values are never looked at. Secrets change without touching the Database, so it looks
- * again every few minutes.
+ * Accepts a Database and says where its checkpoints go. It does not look at the Secrets: the
+ * operator has no access to any. The Jobs mount them, and a missing Secret or key fails the
+ * Checkpoint at once with SecretMissing, read from the Job's pod.
  */
 @ControllerConfiguration(name = "database")
 public class DatabaseReconciler implements Reconciler<Database> {
-    static final Duration RECHECK = Duration.ofMinutes(5);
+    private static final Logger LOG = LoggerFactory.getLogger(DatabaseReconciler.class);
 
     @Override
     public UpdateControl<Database> reconcile(Database db, Context<Database> context) {
-        DatabaseStatus before = db.getStatus();
-        DatabaseStatus status = StatusPatch.editable(before, DatabaseStatus.class, DatabaseStatus::new);
-        String ns = db.getMetadata().getNamespace();
-        List<String> problems = new ArrayList<>();
-        DatabaseSpec.Connection c = db.getSpec().connection;
-        List<String> connectionKeys = c.key != null ? List.of(c.key) : List.of("host", "user", "password", "dbname");
-        problems.addAll(missing(context, ns, c.secretName, connectionKeys, "connection"));
-        if (db.getSpec().store.credentialsSecret != null) {
-            problems.addAll(missing(context, ns, db.getSpec().store.credentialsSecret,
-                    List.of("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "store credentials"));
+        var patch = StatusPatch.begin(db, DatabaseStatus::new, Database::new);
+        DatabaseStatus before = patch.before(DatabaseStatus.class);
+        db.getStatus().accepted(db, JobFactory.storeUri(db));
+        if (before == null || !Conditions.isTrue(before.conditions, DatabaseStatus.READY)) {
+            LOG.info("database {}/{}: {}", db.getMetadata().getNamespace(), db.getMetadata().getName(), db.getStatus().message);
+            new EventRecorder(context.getClient()).record(db, EventRecorder.Type.Normal, EventRecorder.Reason.Accepted,
+                    db.getStatus().message);
         }
-        status.observedGeneration = db.getMetadata().getGeneration();
-        status.storeUri = JobFactory.storeUri(db);
-        boolean ready = problems.isEmpty();
-        status.message = ready ? "Secrets present; checkpoints go to " + status.storeUri : String.join("; ", problems);
-        boolean wasReady = before != null && Conditions.isTrue(before.conditions, "Ready");
-        Conditions.set(status.conditions, "Ready", ready, ready ? "SecretsPresent" : "SecretInvalid", status.message,
-                status.observedGeneration);
-        if (ready != wasReady || before == null) {
-            Events.emit(context.getClient(), db, !ready, ready ? "Ready" : "SecretInvalid", status.message);
-        }
-        return StatusPatch.of(db, status, ready ? RECHECK : Duration.ofSeconds(15), Database::new);
+        return patch.end(null);
     }
 
-    private static List<String> missing(Context<Database> context, String ns, String name, List<String> keys, String what) {
-        Secret secret = context.getClient().secrets().inNamespace(ns).withName(name).get();
-        if (secret == null) {
-            return List.of(what + " Secret '" + name + "' not found in namespace " + ns + ": create it");
-        }
-        Set<String> present = new HashSet<>();
-        if (secret.getData() != null) {
-            present.addAll(secret.getData().keySet());
-        }
-        if (secret.getStringData() != null) {
-            present.addAll(secret.getStringData().keySet());
-        }
-        List<String> absent = keys.stream().filter(k -> !present.contains(k)).toList();
-        return absent.isEmpty() ? List.of() : List.of(what + " Secret '" + name + "' lacks key(s) " + String.join(", ", absent));
+    @Override
+    public ErrorStatusUpdateControl<Database> updateErrorStatus(Database db, Context<Database> context, Exception e) {
+        LOG.warn("reconciling database {}/{} failed; retrying", db.getMetadata().getNamespace(), db.getMetadata().getName(), e);
+        DatabaseStatus status = StatusPatch.copy(db.getStatus(), DatabaseStatus.class, DatabaseStatus::new);
+        status.reconcileError(e.getMessage());
+        return StatusPatch.error(db, status, Database::new);
     }
 }

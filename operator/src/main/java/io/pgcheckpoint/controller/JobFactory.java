@@ -6,9 +6,14 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.PodSecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.SecurityContextBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
@@ -19,21 +24,35 @@ import io.pgcheckpoint.api.CheckpointStatus;
 import io.pgcheckpoint.api.Restore;
 import io.pgcheckpoint.engine.CheckpointException;
 import io.pgcheckpoint.engine.PgTools;
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The Jobs that do the work. Credentials reach them only through secretKeyRef; the operator
- * never reads a Secret's values. Every pod runs non-root with a read-only root filesystem;
- * the result comes back through the main container's termination message.
+ * The Jobs that do the work, as pure functions of their owner and its Database. Every pod is
+ * admitted under Pod Security "restricted": non-root, all capabilities dropped, no privilege
+ * escalation, seccomp RuntimeDefault, read-only root filesystems with size-limited emptyDirs
+ * where something writes. Credentials reach the containers only through secretKeyRef (the
+ * operator never reads a Secret); the ServiceAccount token only when the Database names one.
+ * Images and targets come only from Databases.
  */
 public final class JobFactory {
     public static final long DEFAULT_TIMEOUT_SECONDS = 3600;
     public static final int TTL_SECONDS_AFTER_FINISHED = 3600;
-    private static final long NON_ROOT_UID = 65532;
+    static final long SEAL_DEADLINE_MARGIN_SECONDS = 30;
+    /** The pgcheckpoint image's user. */
+    static final long WORKER_UID = 65532;
+    /** The postgres user of the official and Debian PostgreSQL images (it has a passwd entry, which initdb needs). */
+    static final long POSTGRES_UID = 999;
+    /** The drill server's socket directory, an emptyDir shared by the pod's two containers only. */
+    static final String SOCKET_DIR = "/var/run/postgresql";
+    static final String PGDATA_MOUNT = "/var/lib/postgresql/data";
+    static final String DRILL_DATABASE = "drill";
+    static final long MIB = 1024 * 1024;
+    static final long GIB = 1024 * MIB;
+    /** Room for the JVM and tools' scratch files besides any downloaded archive. */
+    static final long SCRATCH = 512 * MIB;
+
     private final String image;
     private final String defaultDrillImage;
 
@@ -50,17 +69,6 @@ public final class JobFactory {
         String drillImage = System.getenv("PGCHECKPOINT_DRILL_IMAGE");
         return new JobFactory(System.getenv().getOrDefault("PGCHECKPOINT_IMAGE", "ghcr.io/pgcheckpoint/pgcheckpoint:0.1.0"),
                 drillImage == null || drillImage.isBlank() ? DEFAULT_DRILL_IMAGE : drillImage);
-    }
-
-    /**
-     * The drill server's image for a checkpoint: the template (Checkpoint, else Database, else the
-     * operator's default) with {major} replaced by the source's major version.
-     */
-    public String drillImage(Checkpoint c, Database db) {
-        DatabaseSpec.DrillSpec drill = db.getSpec().drill == null ? new DatabaseSpec.DrillSpec() : db.getSpec().drill;
-        String template = c.getSpec().drillImage != null ? c.getSpec().drillImage
-                : drill.image != null ? drill.image : defaultDrillImage;
-        return drillImage(template, c.getStatus() == null ? null : sourceMajor(c.getStatus().archive));
     }
 
     static String drillImage(String template, Integer major) {
@@ -97,26 +105,6 @@ public final class JobFactory {
                 + "/" + db.getMetadata().getName();
     }
 
-    public static String dumpJobName(Checkpoint c) {
-        return jobName(c.getMetadata().getName(), "dump");
-    }
-
-    public static String drillJobName(Checkpoint c) {
-        return jobName(c.getMetadata().getName(), "drill");
-    }
-
-    public static String restoreJobName(Restore r) {
-        return jobName(r.getMetadata().getName(), "restore");
-    }
-
-    /** Deterministic names: a second create of the same Job fails with 409, never runs twice. */
-    private static String jobName(String owner, String role) {
-        String name = owner.length() > 52 ? owner.substring(0, 52) : owner;
-        return name + "-" + role;
-    }
-
-    static final long SEAL_DEADLINE_MARGIN_SECONDS = 30;
-
     public Job dump(Checkpoint c, Database db) {
         DatabaseSpec.DumpSpec dump = db.getSpec().dump == null ? new DatabaseSpec.DumpSpec() : db.getSpec().dump;
         // The seal stops itself with a message 30 s before the Job's deadline would kill it without one.
@@ -143,38 +131,73 @@ public final class JobFactory {
         }
         List<EnvVar> env = new ArrayList<>(storeEnv(db));
         env.addAll(connectionEnv(db.getSpec().connection));
+        // pg_dump streams to the bucket: /tmp holds nothing but small scratch files
         Container main = mainContainer(args, env, db);
-        return job(c, dumpJobName(c), "dump", Labels.CHECKPOINT, deadline, List.of(), main);
+        return job(c, JobNames.dump(c), "dump", Labels.CHECKPOINT, deadline, db, List.of(), main,
+                List.of(emptyDir("tmp", SCRATCH)));
     }
 
     public Job drill(Checkpoint c, Database db) {
         DatabaseSpec.DrillSpec drill = db.getSpec().drill == null ? new DatabaseSpec.DrillSpec() : db.getSpec().drill;
-        String password = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-        String drillImage = drillImage(c, db);
-        // The throwaway server: a native sidecar on localhost only, data in an emptyDir, durability off.
-        Container postgres = new ContainerBuilder().withName("postgres").withImage(drillImage)
+        long archiveBytes = c.getStatus() != null && c.getStatus().archive != null && c.getStatus().archive.bytes != null
+                ? c.getStatus().archive.bytes : 0;
+        String serverVersion = c.getStatus() != null && c.getStatus().archive != null ? c.getStatus().archive.serverVersion : null;
+        String drillImage = drillImage(c, db, serverVersion);
+        // The throwaway server: a native sidecar listening on a Unix socket only, in an emptyDir the two
+        // containers share; trust there, so no password exists anywhere. Data in an emptyDir, durability off.
+        Container postgres = new ContainerBuilder().withName(Labels.DRILL_SERVER_CONTAINER)
+                .withImage(drillImage)
                 .withImagePullPolicy("IfNotPresent").withRestartPolicy("Always")
-                .withArgs("postgres", "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                        "-c", "full_page_writes=off", "-c", "max_wal_size=4GB", "-c", "maintenance_work_mem=256MB")
-                .withEnv(env("POSTGRES_PASSWORD", password), env("POSTGRES_USER", "postgres"), env("POSTGRES_DB", "drill"),
-                        env("PGDATA", "/var/lib/postgresql/data/pgdata"))
+                .withArgs("postgres", "-c", "listen_addresses=", "-c", "unix_socket_directories=" + SOCKET_DIR,
+                        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                        "-c", "max_wal_size=4GB", "-c", "maintenance_work_mem=256MB")
+                .withEnv(env("POSTGRES_HOST_AUTH_METHOD", "trust"), env("POSTGRES_USER", "postgres"),
+                        env("POSTGRES_DB", DRILL_DATABASE), env("PGDATA", PGDATA_MOUNT + "/pgdata"))
                 // No startup probe on purpose: the drill container starts at once and downloads the
                 // archive while this server boots; `drill --target` waits for it to accept connections.
                 .withResources(drill.resources)
-                .withSecurityContext(new SecurityContextBuilder().withAllowPrivilegeEscalation(false).build())
-                .withVolumeMounts(mount("pgdata", "/var/lib/postgresql/data"), mount("pgrun", "/var/run/postgresql"))
+                .withSecurityContext(restricted(POSTGRES_UID))
+                .withVolumeMounts(mount("pgdata", PGDATA_MOUNT), mount("pgrun", SOCKET_DIR), mount("pgtmp", "/tmp"))
                 .build();
         List<String> args = List.of("drill", "--tag", c.tag(), "--output", "json",
                 "--jobs", String.valueOf(drill.jobs == null ? 2 : drill.jobs),
-                "--target", "postgresql://postgres:" + password + "@127.0.0.1:5432/drill?sslmode=disable");
+                "--target", "postgresql://postgres@/" + DRILL_DATABASE + "?host=" + SOCKET_DIR + "&sslmode=disable");
         List<EnvVar> env = new ArrayList<>(storeEnv(db));
         // named in the drill's messages, e.g. when the server is older than the source
         env.add(env("PGCHECKPOINT_DRILL_SERVER_IMAGE", drillImage));
         Container main = mainContainer(args, env, db);
-        return job(c, drillJobName(c), "drill", Labels.CHECKPOINT, timeout(drill.timeoutSeconds), List.of(postgres), main);
+        main.getVolumeMounts().add(mount("pgrun", SOCKET_DIR));
+        Quantity dataLimit = drill.storageLimit != null ? drill.storageLimit : bytes(Math.max(GIB, 10 * archiveBytes));
+        return job(c, JobNames.drill(c), "drill", Labels.CHECKPOINT, timeout(drill.timeoutSeconds), db, List.of(postgres), main,
+                List.of(emptyDir("tmp", archiveBytes + SCRATCH), // the archive is downloaded here
+                        new VolumeBuilder().withName("pgdata").withNewEmptyDir().withSizeLimit(dataLimit).endEmptyDir().build(),
+                        emptyDir("pgrun", MIB), emptyDir("pgtmp", 64 * MIB)));
     }
 
-    public Job restore(Restore r, Checkpoint c, Database db) {
+    /**
+     * The drill server's image: the Database's template, else the operator's default, with {major}
+     * replaced by the source's major version (the seal's serverMajor, else parsed from its server
+     * version), so that the archive is proven on the major it came from. The only place the choice is made.
+     */
+    String drillImage(Checkpoint c, Database db, String serverVersion) {
+        DatabaseSpec.DrillSpec drill = db.getSpec().drill;
+        String template = drill != null && drill.image != null ? drill.image : defaultDrillImage;
+        Integer major = c.getStatus() == null ? null : sourceMajor(c.getStatus().archive);
+        if (major == null && serverVersion != null && !serverVersion.isBlank()) {
+            try {
+                major = PgTools.serverMajor(serverVersion);
+            } catch (CheckpointException e) {
+                major = null;
+            }
+        }
+        return drillImage(template, major);
+    }
+
+    /**
+     * @param source the checkpoint's Database: its bucket, and the identity the Job runs with
+     * @param target the Database restored into: the checkpoint's own, or another one in the namespace
+     */
+    public Job restore(Restore r, Checkpoint c, Database source, Database target) {
         List<String> args = new ArrayList<>(List.of("restore", "--tag", c.tag(), "--output", "json",
                 "--mode", r.getSpec().mode == null ? "side-by-side" : switch (r.getSpec().mode) {
                     case SideBySide -> "side-by-side";
@@ -192,10 +215,13 @@ public final class JobFactory {
         if (Boolean.TRUE.equals(r.getSpec().plan)) {
             args.add("--plan");
         }
-        List<EnvVar> env = new ArrayList<>(storeEnv(db));
-        env.addAll(connectionEnv(r.getSpec().target != null ? r.getSpec().target : db.getSpec().connection));
-        Container main = mainContainer(args, env, db);
-        return job(r, restoreJobName(r), "restore", Labels.RESTORE, DEFAULT_TIMEOUT_SECONDS, List.of(), main);
+        List<EnvVar> env = new ArrayList<>(storeEnv(source));
+        env.addAll(connectionEnv(target.getSpec().connection));
+        long archiveBytes = c.getStatus() != null && c.getStatus().archive != null && c.getStatus().archive.bytes != null
+                ? c.getStatus().archive.bytes : 0;
+        Container main = mainContainer(args, env, source);
+        return job(r, JobNames.restore(r), "restore", Labels.RESTORE, DEFAULT_TIMEOUT_SECONDS, source, List.of(), main,
+                List.of(emptyDir("tmp", archiveBytes + SCRATCH)));
     }
 
     private static long timeout(Long seconds) {
@@ -211,33 +237,43 @@ public final class JobFactory {
                 .withArgs(args).withEnv(all)
                 .withTerminationMessagePath("/dev/termination-log").withTerminationMessagePolicy("FallbackToLogsOnError")
                 .withResources(db.getSpec().jobResources)
-                .withSecurityContext(new SecurityContextBuilder().withRunAsNonRoot(true).withRunAsUser(NON_ROOT_UID)
-                        .withReadOnlyRootFilesystem(true).withAllowPrivilegeEscalation(false)
-                        .withNewCapabilities().withDrop("ALL").endCapabilities()
-                        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().build())
-                .withVolumeMounts(mount("tmp", "/tmp"))
+                .withSecurityContext(restricted(WORKER_UID))
+                .withVolumeMounts(new ArrayList<>(List.of(mount("tmp", "/tmp"))))
                 .build();
     }
 
-    private static Job job(HasMetadata owner, String name, String role, String ownerLabel, long deadline,
-                           List<Container> sidecars, Container main) {
-        Map<String, String> labels = Map.of(Labels.MANAGED_BY, Labels.OPERATOR, ownerLabel, owner.getMetadata().getName(),
-                Labels.ROLE, role);
+    /** What Pod Security "restricted" asks of every container, and a read-only root filesystem. */
+    static SecurityContext restricted(long uid) {
+        return new SecurityContextBuilder().withRunAsNonRoot(true).withRunAsUser(uid).withRunAsGroup(uid)
+                .withReadOnlyRootFilesystem(true).withAllowPrivilegeEscalation(false)
+                .withNewCapabilities().withDrop("ALL").endCapabilities()
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().build();
+    }
+
+    private static Job job(HasMetadata owner, String name, String role, String ownerLabel, long deadline, Database db,
+                           List<Container> sidecars, Container main, List<Volume> volumes) {
+        Map<String, String> labels = Map.of(Labels.MANAGED_BY, Labels.OPERATOR,
+                ownerLabel, JobNames.labelValue(owner.getMetadata().getName()), Labels.ROLE, role);
+        Map<String, String> annotations = Map.of(Labels.OWNER, owner.getMetadata().getName());
+        String serviceAccount = db.getSpec().serviceAccountName;
         return new JobBuilder()
                 .withNewMetadata().withName(name).withNamespace(owner.getMetadata().getNamespace()).withLabels(labels)
+                .withAnnotations(annotations)
                 .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion(owner.getApiVersion()).withKind(owner.getKind())
                         .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid())
                         .withController(true).withBlockOwnerDeletion(true).build())
                 .endMetadata()
                 .withNewSpec().withBackoffLimit(0).withActiveDeadlineSeconds(deadline)
                 .withTtlSecondsAfterFinished(TTL_SECONDS_AFTER_FINISHED)
-                .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
-                .withSpec(new PodSpecBuilder().withRestartPolicy("Never").withAutomountServiceAccountToken(false)
+                .withNewTemplate().withNewMetadata().withLabels(labels).withAnnotations(annotations).endMetadata()
+                .withSpec(new PodSpecBuilder().withRestartPolicy("Never")
+                        // workload identity to the bucket (IRSA, GKE): only the Database's own ServiceAccount gets a token
+                        .withServiceAccountName(serviceAccount).withAutomountServiceAccountToken(serviceAccount != null)
                         .withEnableServiceLinks(false)
-                        .withInitContainers(sidecars).withContainers(main)
-                        .withVolumes(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build(),
-                                new VolumeBuilder().withName("pgdata").withNewEmptyDir().endEmptyDir().build(),
-                                new VolumeBuilder().withName("pgrun").withNewEmptyDir().endEmptyDir().build())
+                        .withSecurityContext(new PodSecurityContextBuilder().withRunAsNonRoot(true).withRunAsUser(WORKER_UID)
+                                .withRunAsGroup(WORKER_UID).withFsGroup(WORKER_UID)
+                                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().build())
+                        .withInitContainers(sidecars).withContainers(main).withVolumes(volumes)
                         .build())
                 .endTemplate().endSpec().build();
     }
@@ -275,6 +311,15 @@ public final class JobFactory {
         return env;
     }
 
+    private static Volume emptyDir(String name, long limitBytes) {
+        return new VolumeBuilder().withName(name).withNewEmptyDir().withSizeLimit(bytes(limitBytes)).endEmptyDir().build();
+    }
+
+    /** A size in whole MiB, rounded up. */
+    static Quantity bytes(long n) {
+        return new Quantity(((n + MIB - 1) / MIB) + "Mi");
+    }
+
     private static EnvVar env(String name, String value) {
         return new EnvVarBuilder().withName(name).withValue(value).build();
     }
@@ -283,7 +328,7 @@ public final class JobFactory {
         return new EnvVarBuilder().withName(name).withNewValueFrom().withNewSecretKeyRef(key, secret, optional).endValueFrom().build();
     }
 
-    private static io.fabric8.kubernetes.api.model.VolumeMount mount(String name, String path) {
+    private static VolumeMount mount(String name, String path) {
         return new VolumeMountBuilder().withName(name).withMountPath(path).build();
     }
 }

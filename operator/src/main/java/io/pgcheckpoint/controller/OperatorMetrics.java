@@ -162,12 +162,12 @@ public final class OperatorMetrics {
         }
     }
 
-    void sealed(JobOutcome outcome, long bytes) {
+    void sealed(JobOutcome<?> outcome, long bytes) {
         record(seal, outcome);
         archiveBytes.record(bytes);
     }
 
-    void proven(JobOutcome outcome) {
+    void proven(JobOutcome<?> outcome) {
         record(drill, outcome);
     }
 
@@ -175,7 +175,7 @@ public final class OperatorMetrics {
         registry.counter("pgcheckpoint_failures", "reason", reason).increment();
     }
 
-    private static void record(Timer timer, JobOutcome outcome) {
+    private static void record(Timer timer, JobOutcome<?> outcome) {
         if (outcome.startedAt() != null && outcome.finishedAt() != null) {
             timer.record(Duration.between(outcome.startedAt(), outcome.finishedAt()));
         }

@@ -97,8 +97,13 @@ public final class Db {
         return new CheckpointException("connection.failed", "cannot connect to " + where + ": " + message, e);
     }
 
+    /** An identifier for DDL, quoted by pgjdbc's own escaping (which also refuses a NUL character). */
     public static String quoteIdent(String name) {
-        return "\"" + name.replace("\"", "\"\"") + "\"";
+        try {
+            return org.postgresql.core.Utils.escapeIdentifier(new StringBuilder(), name).toString();
+        } catch (SQLException e) {
+            throw new CheckpointException("usage.identifier", "invalid identifier: " + e.getMessage(), e);
+        }
     }
 
     public static String qualified(String schema, String name) {
@@ -107,6 +112,19 @@ public final class Db {
 
     public static String quoteLiteral(String s) {
         return "'" + s.replace("'", "''") + "'";
+    }
+
+    /** One value from a query whose values are bind parameters, never spliced into its text. */
+    public static String queryString(Connection c, String sql, String... params) throws SQLException {
+        try (java.sql.PreparedStatement st = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                st.setString(i + 1, params[i]);
+            }
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
     }
 
     public static String queryString(Connection c, String sql) throws SQLException {

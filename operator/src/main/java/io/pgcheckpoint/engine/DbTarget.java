@@ -233,10 +233,6 @@ public record DbTarget(String host, int port, String user, String password, Stri
     }
 
     private DbTarget validated() {
-        if (host.startsWith("/")) {
-            throw new CheckpointException("usage.db-uri",
-                    "Unix-socket connections (host " + host + ") are not supported; connect over TCP, e.g. host=127.0.0.1");
-        }
         if (!java.util.Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full").contains(sslmode)) {
             throw new CheckpointException("usage.db-uri", "unknown sslmode '" + sslmode
                     + "': use disable, allow, prefer, require, verify-ca or verify-full");
@@ -248,8 +244,17 @@ public record DbTarget(String host, int port, String user, String password, Stri
         return new DbTarget(host, port, user, password, name, sslmode, options);
     }
 
+    /**
+     * A host that starts with '/' is, as in libpq, the directory of the server's Unix socket
+     * ({@code postgresql://user@/db?host=/var/run/postgresql}): the tools use it through libpq,
+     * JDBC through {@link UnixSocketFactory}. TLS does not apply to a Unix socket.
+     */
+    public boolean isUnixSocket() {
+        return host.startsWith("/");
+    }
+
     public String jdbcUrl() {
-        String h = host.contains(":") ? "[" + host + "]" : host;
+        String h = isUnixSocket() ? "localhost" : host.contains(":") ? "[" + host + "]" : host;
         return "jdbc:postgresql://" + h + ":" + port + "/"
                 + java.net.URLEncoder.encode(database, StandardCharsets.UTF_8).replace("+", "%20");
     }
@@ -260,7 +265,11 @@ public record DbTarget(String host, int port, String user, String password, Stri
         if (password != null) {
             p.setProperty("password", password);
         }
-        p.setProperty("sslmode", sslmode);
+        p.setProperty("sslmode", isUnixSocket() ? "disable" : sslmode);
+        if (isUnixSocket()) {
+            p.setProperty("socketFactory", UnixSocketFactory.class.getName());
+            p.setProperty(UnixSocketFactory.ARG, UnixSocketFactory.socketFile(host, port).toString());
+        }
         p.setProperty("connectTimeout", Integer.toString(connectTimeoutSeconds));
         p.setProperty("ApplicationName", "pgcheckpoint");
         // A server error's DETAIL can quote row values (a duplicate key's email): keep them out of messages.
@@ -301,6 +310,9 @@ public record DbTarget(String host, int port, String user, String password, Stri
 
     /** What to show people and logs: never the password. User and database are percent-encoded where needed. */
     public String describe() {
+        if (isUnixSocket()) {
+            return "postgresql://" + encode(user) + "@/" + encode(database) + "?host=" + host + (port == 5432 ? "" : "&port=" + port);
+        }
         return "postgresql://" + encode(user) + "@" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port + "/" + encode(database);
     }
 

@@ -61,4 +61,18 @@ class OutputLimitTest {
         assertTrue(line.getBytes(StandardCharsets.UTF_8).length <= Output.JSON_LIMIT, line.getBytes(StandardCharsets.UTF_8).length + " bytes");
         assertEquals("t", Json.MAPPER.readTree(line).get("tag").asText());
     }
+
+    @Test
+    void aDrillWithManyLongMismatchesStillFitsAndReadsBackAsADrillResult() throws Exception {
+        List<String> mismatches = java.util.stream.IntStream.range(0, 10)
+                .mapToObj(i -> "公開.注文_" + i + "_" + "x".repeat(600) + ": expected 1 rows, found 2").toList();
+        io.pgcheckpoint.engine.DrillResult r = new io.pgcheckpoint.engine.DrillResult(false, "t", "failed", 40, 10, 10, mismatches,
+                "15.8", "pg_restore (PostgreSQL) 18.1", 0, List.of("restored through psql"), 1.0, io.pgcheckpoint.engine.DrillResult.MISMATCH, "not proven", null);
+        String line = printed(() -> json().result(r, () -> { }));
+        assertTrue(line.getBytes(StandardCharsets.UTF_8).length <= Output.JSON_LIMIT, line.getBytes(StandardCharsets.UTF_8).length + " bytes");
+        io.pgcheckpoint.engine.DrillResult back = Json.MAPPER.readValue(line, io.pgcheckpoint.engine.DrillResult.class);
+        assertEquals(10, back.mismatchCount());
+        assertEquals(Boolean.TRUE, back.truncated());
+        assertEquals(io.pgcheckpoint.engine.DrillResult.MISMATCH, back.error());
+    }
 }

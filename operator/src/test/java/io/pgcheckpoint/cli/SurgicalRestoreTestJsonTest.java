@@ -5,11 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgcheckpoint.engine.Json;
+import io.pgcheckpoint.engine.RestoreResult;
 import io.pgcheckpoint.engine.Restorer;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** A plan for hundreds of partitions still fits a termination message, and says how much it left out. */
@@ -23,15 +22,9 @@ class SurgicalRestoreTestJsonTest {
                     + i + "_pkey; indexes: measurements_p" + i + "_at_idx; owner app_owner"));
             warnings.add("not restored: view public.v" + i + " depended on what this restore brings back and is gone");
         }
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("ok", true);
-        json.put("plan", true);
-        json.put("tag", "pre-deploy-1");
-        json.put("mode", "replace");
-        json.put("actions", actions);
-        json.put("warnings", warnings);
-        json.put("blockers", List.of());
-        String line = Output.fit(RestoreCommand.fit(json));
+        RestoreResult json = new RestoreResult(true, true, "pre-deploy-1", "replace", null, actions, null, warnings, List.of(),
+                null, null, null, null, null, null, null, null);
+        String line = Output.fit(json);
         assertTrue(line.length() <= 4096, "length " + line.length());
         JsonNode node = Json.MAPPER.readTree(line);
         assertTrue(node.get("ok").asBoolean() && node.get("plan").asBoolean());

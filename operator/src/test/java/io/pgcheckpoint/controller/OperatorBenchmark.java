@@ -88,7 +88,7 @@ class OperatorBenchmark {
             List<Double> reactions = new ArrayList<>();
             for (int i = 0; i < SAMPLES; i++) {
                 String name = "c" + i;
-                JobSimulator.finish(client, ns, name + "-dump", true, JobSimulator.sealedResult(name));
+                JobSimulator.finish(client, ns, checkpoints.withName(name).get().getStatus().dumpJob, true, JobSimulator.sealedResult(name));
                 long t0 = System.nanoTime();
                 checkpoints.withName(name).waitUntilCondition(c -> c.getStatus().phase != Phase.Dumping, 60, TimeUnit.SECONDS);
                 reactions.add((System.nanoTime() - t0) / 1e6);

@@ -3,6 +3,7 @@ package io.pgcheckpoint.controller;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,6 +21,7 @@ import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgcheckpoint.api.Checkpoint;
+import io.pgcheckpoint.api.Conditions;
 import io.pgcheckpoint.api.CheckpointSpec;
 import io.pgcheckpoint.api.CheckpointStatus.Phase;
 import io.pgcheckpoint.api.Database;
@@ -37,116 +39,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/**
- * Middle tier: the reconcilers against a real kube-apiserver and etcd. No kubelet runs, so the
- * tests write Job and Pod status where the Job controller and kubelet would.
- */
-class ReconcilerTest {
-    static KubeAPIServer server;
-    static KubernetesClient client;
-    Operator operator;
-    PrometheusMeterRegistry registry;
-    String ns;
-    static int counter;
-
-    @BeforeAll
-    static void startApiServer() throws Exception {
-        server = ApiServer.start();
-        client = ApiServer.client(server);
-        ApiServer.applyCrds(client);
-    }
-
-    @AfterAll
-    static void stopApiServer() {
-        client.close();
-        server.stop();
-    }
-
-    @BeforeEach
-    void namespaceAndOperator() {
-        ns = "t" + (++counter);
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
-        client.serviceAccounts().inNamespace(ns).resource(new ServiceAccountBuilder().withNewMetadata().withName("default").endMetadata().build()).create();
-        startOperator();
-    }
-
-    @AfterEach
-    void stopOperator() {
-        if (operator != null) {
-            operator.stop();
-        }
-    }
-
-    void startOperator() {
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        operator = OperatorApp.create(client, registry,
-                new JobFactory("localhost/pgcheckpoint:test", "localhost/postgres:{major}"), Set.of(ns), null);
-        operator.start();
-    }
-
-    void database(String name, boolean withSecrets) {
-        if (withSecrets) {
-            client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name + "-conn").endMetadata()
-                    .withStringData(Map.of("uri", "postgresql://app:secret@db:5432/app")).build()).create();
-            client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name + "-s3").endMetadata()
-                    .withStringData(Map.of("AWS_ACCESS_KEY_ID", "k", "AWS_SECRET_ACCESS_KEY", "s")).build()).create();
-        }
-        Database db = new Database();
-        db.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
-        DatabaseSpec spec = new DatabaseSpec();
-        spec.connection = new DatabaseSpec.Connection();
-        spec.connection.secretName = name + "-conn";
-        spec.connection.key = "uri";
-        spec.store = new DatabaseSpec.StoreSpec();
-        spec.store.bucket = "checkpoints";
-        spec.store.prefix = "prod";
-        spec.store.endpoint = "http://s3.storage:9000";
-        spec.store.pathStyle = true;
-        spec.store.credentialsSecret = name + "-s3";
-        db.setSpec(spec);
-        client.resource(db).create();
-    }
-
-    Checkpoint checkpoint(String name, String tag) {
-        Checkpoint c = new Checkpoint();
-        c.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
-        CheckpointSpec spec = new CheckpointSpec();
-        spec.database = "prod";
-        spec.tag = tag;
-        spec.commit = "4f3a9c1";
-        c.setSpec(spec);
-        return client.resource(c).create();
-    }
-
-    Checkpoint await(String name, Predicate<Checkpoint> condition) {
-        return client.resources(Checkpoint.class).inNamespace(ns).withName(name)
-                .waitUntilCondition(c -> c != null && c.getStatus() != null && condition.test(c), 30, TimeUnit.SECONDS);
-    }
-
-    static Predicate<Checkpoint> phase(Phase phase) {
-        return c -> c.getStatus().phase == phase;
-    }
-
-    Job job(String name) {
-        return client.batch().v1().jobs().inNamespace(ns).withName(name).get();
-    }
-
-    void finish(String jobName, boolean succeeded, String terminationMessage) {
-        JobSimulator.finish(client, ns, jobName, succeeded, terminationMessage);
-    }
-
+/** Middle tier: the Checkpoint and Restore flows (see {@link MiddleTier}). */
+class ReconcilerTest extends MiddleTier {
     static final String SEALED = JobSimulator.sealedResult("pre-deploy-1");
-    static final String PROVEN = "{\"ok\":true,\"tag\":\"pre-deploy-1\",\"restoreDrill\":\"proven\",\"tablesChecked\":12,\"rowsChecked\":1000000,"
-            + "\"mismatchCount\":0,\"mismatches\":[],\"seconds\":20.1}";
+    static final String PROVEN = JobSimulator.provenResult("pre-deploy-1");
 
     @Test
     void checkpointGoesFromDumpingThroughSealedToProven() {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
         Checkpoint c = await("pre-deploy-1", phase(Phase.Dumping));
-        assertEquals("pre-deploy-1-dump", c.getStatus().dumpJob);
+        assertEquals(JobNames.dump(c), c.getStatus().dumpJob);
 
-        Job dump = job("pre-deploy-1-dump");
+        Job dump = job(c.getStatus().dumpJob);
         var pod = dump.getSpec().getTemplate().getSpec();
         var main = pod.getContainers().get(0);
         // the seal stops itself 30 s before the Job's default 3600 s deadline
@@ -164,13 +69,13 @@ class ReconcilerTest {
         assertEquals("s3://checkpoints/prod/" + ns + "/prod", main.getEnv().stream()
                 .filter(e -> e.getName().equals("PGCHECKPOINT_STORE")).findFirst().orElseThrow().getValue());
 
-        finish("pre-deploy-1-dump", true, SEALED);
+        finish(dumpJobOf("pre-deploy-1"), true, SEALED);
         c = await("pre-deploy-1", phase(Phase.Drilling));
         assertTrue(Conditions.isTrue(c.getStatus().conditions, "Sealed"));
         assertEquals("412.3 MB", c.getStatus().archive.size);
         assertEquals(12, c.getStatus().ledger.tables);
 
-        Job drill = job("pre-deploy-1-drill");
+        Job drill = job(drillJobOf("pre-deploy-1"));
         var sidecar = drill.getSpec().getTemplate().getSpec().getInitContainers().get(0);
         assertEquals("Always", sidecar.getRestartPolicy(), "the throwaway server is a native sidecar");
         assertEquals("localhost/postgres:15", sidecar.getImage(), "the operator's postgres:{major} for a 15.8 source");
@@ -178,7 +83,7 @@ class ReconcilerTest {
         assertEquals("localhost/postgres:15", c.getStatus().drill.image);
         assertTrue(drill.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs().contains("--target"));
 
-        finish("pre-deploy-1-drill", true, PROVEN);
+        finish(drillJobOf("pre-deploy-1"), true, PROVEN);
         c = await("pre-deploy-1", phase(Phase.Proven));
         assertTrue(Conditions.isTrue(c.getStatus().conditions, "Proven"));
         assertTrue(Conditions.isTrue(c.getStatus().conditions, "Ready"));
@@ -218,7 +123,7 @@ class ReconcilerTest {
 
             var failing = java.util.concurrent.CompletableFuture.runAsync(() -> {
                 await("fail-1", phase(Phase.Dumping));
-                finish("fail-1-dump", false, "{\"ok\":false,\"error\":\"connection.refused\",\"message\":\"connection refused\"}");
+                finish(dumpJobOf("fail-1"), false, "{\"ok\":false,\"error\":\"connection.refused\",\"message\":\"connection refused\"}");
             });
             assertEquals(1, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "prod", "--tag", "fail-1",
                     "--wait", "--timeout", "60s", "-q"), "Failed: exit 1");
@@ -226,9 +131,9 @@ class ReconcilerTest {
 
             var proving = java.util.concurrent.CompletableFuture.runAsync(() -> {
                 await("ok-1", phase(Phase.Dumping));
-                finish("ok-1-dump", true, JobSimulator.sealedResult("ok-1"));
+                finish(dumpJobOf("ok-1"), true, JobSimulator.sealedResult("ok-1"));
                 await("ok-1", phase(Phase.Drilling));
-                finish("ok-1-drill", true, PROVEN.replace("pre-deploy-1", "ok-1"));
+                finish(drillJobOf("ok-1"), true, JobSimulator.provenResult("ok-1"));
             });
             assertEquals(0, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "prod", "--tag", "ok-1",
                     "--wait", "--timeout", "60s", "-q"), "Proven: exit 0");
@@ -239,21 +144,19 @@ class ReconcilerTest {
     }
 
     @Test
-    void examplesAreValidAgainstTheCrds() throws Exception {
-        java.nio.file.Path examples = java.nio.file.Path.of("..", "examples");
-        int checked = 0;
-        for (String file : List.of("database.yaml", "checkpoint.yaml", "restore.yaml")) {
-            try (var in = java.nio.file.Files.newInputStream(examples.resolve(file))) {
-                for (io.fabric8.kubernetes.api.model.HasMetadata item : client.load(in).items()) {
-                    item.getMetadata().setNamespace(ns);
-                    // Strict: a field the CRD does not know is an error, not silently pruned.
-                    client.resource(item).dryRun().fieldValidation(io.fabric8.kubernetes.client.dsl.FieldValidateable.Validation.STRICT)
-                            .create();
-                    checked++;
-                }
-            }
+    void createSkipsAMissingDatabaseOnlyWhenAskedAsTheHelmHookDoesOnFirstInstall() throws Exception {
+        java.nio.file.Path kubeconfig = java.nio.file.Files.createTempFile("kubeconfig", ".yaml");
+        java.nio.file.Files.writeString(kubeconfig, server.getKubeConfigYaml());
+        System.setProperty("kubeconfig", kubeconfig.toString());
+        try {
+            assertEquals(0, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "created-by-this-release",
+                    "--tag", "first-install", "--skip-if-database-missing", "--wait", "--timeout", "60s", "-q"));
+            assertNull(client.resources(Checkpoint.class).inNamespace(ns).withName("first-install").get(), "nothing created");
+            assertEquals(2, io.pgcheckpoint.cli.Main.execute("create", "-n", ns, "--database", "created-by-this-release",
+                    "--tag", "upgrade", "--wait", "--timeout", "3s", "-q"), "without the flag a missing Database is waited for");
+        } finally {
+            System.clearProperty("kubeconfig");
         }
-        assertTrue(checked >= 5, "examples read: " + checked);
     }
 
     @Test
@@ -261,12 +164,12 @@ class ReconcilerTest {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
         await("pre-deploy-1", phase(Phase.Dumping));
-        finish("pre-deploy-1-dump", false, "{\"ok\":false,\"error\":\"connection.auth\",\"message\":\"authentication failed for user 'app'\"}");
+        finish(dumpJobOf("pre-deploy-1"), false, "{\"ok\":false,\"error\":\"connection.auth\",\"message\":\"authentication failed for user 'app'\"}");
         Checkpoint c = await("pre-deploy-1", phase(Phase.Failed));
         assertEquals("ConnectionAuth", Conditions.find(c.getStatus().conditions, "Ready").getReason());
         assertTrue(c.getStatus().message.contains("authentication failed for user 'app'"), c.getStatus().message);
         assertFalse(Conditions.isTrue(c.getStatus().conditions, "Proven"));
-        assertTrue(job("pre-deploy-1-drill") == null, "no drill after a failed dump");
+        assertNull(c.getStatus().drillJob, "no drill after a failed dump");
     }
 
     @Test
@@ -274,9 +177,9 @@ class ReconcilerTest {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
         await("pre-deploy-1", phase(Phase.Dumping));
-        finish("pre-deploy-1-dump", true, SEALED);
+        finish(dumpJobOf("pre-deploy-1"), true, SEALED);
         await("pre-deploy-1", phase(Phase.Drilling));
-        finish("pre-deploy-1-drill", false, "{\"ok\":false,\"tag\":\"pre-deploy-1\",\"restoreDrill\":\"failed\",\"tablesChecked\":12,"
+        finish(drillJobOf("pre-deploy-1"), false, "{\"ok\":false,\"tag\":\"pre-deploy-1\",\"restoreDrill\":\"failed\",\"tablesChecked\":12,"
                 + "\"rowsChecked\":999,\"mismatchCount\":1,\"mismatches\":[\"public.orders: expected 1001 rows, found 1000\"]}");
         Checkpoint c = await("pre-deploy-1", phase(Phase.Failed));
         assertTrue(c.getStatus().message.contains("public.orders: expected 1001 rows, found 1000"), c.getStatus().message);
@@ -289,16 +192,16 @@ class ReconcilerTest {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
         await("pre-deploy-1", phase(Phase.Dumping));
-        String uid = job("pre-deploy-1-dump").getMetadata().getUid();
+        String uid = job(dumpJobOf("pre-deploy-1")).getMetadata().getUid();
         operator.stop();
         startOperator();
-        finish("pre-deploy-1-dump", true, SEALED);
+        finish(dumpJobOf("pre-deploy-1"), true, SEALED);
         await("pre-deploy-1", phase(Phase.Drilling));
-        assertEquals(uid, job("pre-deploy-1-dump").getMetadata().getUid(), "the same dump Job, never a second one");
+        assertEquals(uid, job(dumpJobOf("pre-deploy-1")).getMetadata().getUid(), "the same dump Job, never a second one");
         assertEquals(2, client.batch().v1().jobs().inNamespace(ns).list().getItems().size());
         operator.stop();
         startOperator();
-        finish("pre-deploy-1-drill", true, PROVEN);
+        finish(drillJobOf("pre-deploy-1"), true, PROVEN);
         await("pre-deploy-1", phase(Phase.Proven));
     }
 
@@ -307,7 +210,7 @@ class ReconcilerTest {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
         await("pre-deploy-1", phase(Phase.Dumping));
-        client.batch().v1().jobs().inNamespace(ns).withName("pre-deploy-1-dump").delete();
+        client.batch().v1().jobs().inNamespace(ns).withName(dumpJobOf("pre-deploy-1")).delete();
         Checkpoint c = await("pre-deploy-1", phase(Phase.Failed));
         assertEquals("JobDeleted", Conditions.find(c.getStatus().conditions, "Ready").getReason());
     }
@@ -320,21 +223,25 @@ class ReconcilerTest {
         checkpoint("second", "pre-deploy-1");
         Checkpoint second = await("second", phase(Phase.Failed));
         assertEquals("TagInUse", Conditions.find(second.getStatus().conditions, "Ready").getReason());
-        assertTrue(job("second-dump") == null);
+        assertNull(second.getStatus().dumpJob);
+        assertEquals(1, client.batch().v1().jobs().inNamespace(ns).list().getItems().size());
         assertEquals(Phase.Dumping, client.resources(Checkpoint.class).inNamespace(ns).withName("first").get().getStatus().phase);
     }
 
     @Test
-    void checkpointWaitsForItsDatabaseAndDatabaseNamesMissingSecrets() {
+    void checkpointWaitsForItsDatabaseWhichNeverLooksAtItsSecrets() {
         checkpoint("early", "early");
         Checkpoint c = await("early", x -> x.getStatus().message != null && x.getStatus().message.contains("does not exist"));
         assertEquals(Phase.Pending, c.getStatus().phase);
+        assertEquals("DatabaseNotFound", c.getStatus().readyReason());
+        // no Secrets at all: the operator cannot tell (it may not read any); the Job's pod will
         database("prod", false);
         Database db = client.resources(Database.class).inNamespace(ns).withName("prod")
                 .waitUntilCondition(d -> d.getStatus() != null && d.getStatus().message != null, 30, TimeUnit.SECONDS);
-        assertFalse(Conditions.isTrue(db.getStatus().conditions, "Ready"));
-        assertTrue(db.getStatus().message.contains("Secret 'prod-conn' not found"), db.getStatus().message);
-        assertEquals(Phase.Pending, client.resources(Checkpoint.class).inNamespace(ns).withName("early").get().getStatus().phase);
+        assertTrue(Conditions.isTrue(db.getStatus().conditions, "Ready"));
+        assertTrue(db.getStatus().message.contains("Secret 'prod-conn' (key 'uri') and Secret 'prod-s3'"), db.getStatus().message);
+        assertEquals("s3://checkpoints/prod/" + ns + "/prod", db.getStatus().storeUri);
+        await("early", phase(Phase.Dumping));
     }
 
     @Test
@@ -379,16 +286,16 @@ class ReconcilerTest {
         client.resource(db).serverSideApply();
         checkpoint("seventeen", "seventeen");
         await("seventeen", phase(Phase.Dumping));
-        List<String> args = job("seventeen-dump").getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+        List<String> args = job(dumpJobOf("seventeen")).getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
         assertEquals(List.of("--compress", "zstd:3"), args.subList(args.indexOf("--compress"), args.indexOf("--compress") + 2));
 
-        finish("seventeen-dump", true, JobSimulator.sealedResult("seventeen")
+        finish(dumpJobOf("seventeen"), true, JobSimulator.sealedResult("seventeen")
                 .replace("\"serverVersion\":\"15.8\"", "\"serverVersion\":\"17.6 (Debian 17.6-1)\",\"serverMajor\":17")
                 .replace("\"seconds\"", "\"compression\":\"zstd:3\",\"seconds\""));
         Checkpoint c = await("seventeen", phase(Phase.Drilling));
         assertEquals(17, c.getStatus().archive.serverMajor);
         assertEquals("zstd:3", c.getStatus().archive.compression);
-        var pod = job("seventeen-drill").getSpec().getTemplate().getSpec();
+        var pod = job(drillJobOf("seventeen")).getSpec().getTemplate().getSpec();
         assertEquals("registry.example.com/pg/postgres:17-bookworm", pod.getInitContainers().get(0).getImage());
         assertEquals("registry.example.com/pg/postgres:17-bookworm", pod.getContainers().get(0).getEnv().stream()
                 .filter(e -> e.getName().equals("PGCHECKPOINT_DRILL_SERVER_IMAGE")).findFirst().orElseThrow().getValue(),
@@ -442,9 +349,9 @@ class ReconcilerTest {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
         await("pre-deploy-1", phase(Phase.Dumping));
-        finish("pre-deploy-1-dump", true, SEALED);
+        finish(dumpJobOf("pre-deploy-1"), true, SEALED);
         await("pre-deploy-1", phase(Phase.Drilling));
-        finish("pre-deploy-1-drill", true, PROVEN);
+        finish(drillJobOf("pre-deploy-1"), true, PROVEN);
         await("pre-deploy-1", phase(Phase.Proven));
 
         Restore r = new Restore();
@@ -456,10 +363,10 @@ class ReconcilerTest {
         client.resource(r).create();
         Restore running = client.resources(Restore.class).inNamespace(ns).withName("orders-back").waitUntilCondition(
                 x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Running, 30, TimeUnit.SECONDS);
-        Job job = job("orders-back-restore");
+        Job job = job(running.getStatus().job);
         assertTrue(job.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()
                 .containsAll(List.of("restore", "--tag", "pre-deploy-1", "--mode", "side-by-side", "--table", "public.orders")));
-        finish("orders-back-restore", true, "{\"ok\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"side-by-side\",\"tables\":[{\"table\":\"public.orders\","
+        finish(running.getStatus().job, true, "{\"ok\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"side-by-side\",\"tables\":[{\"table\":\"public.orders\","
                 + "\"restoredAs\":\"restored_pre_deploy_1.orders\",\"ledgerRows\":5000,\"restoredRows\":5000,\"matches\":true}]}");
         Restore done = client.resources(Restore.class).inNamespace(ns).withName("orders-back").waitUntilCondition(
                 x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Succeeded, 30, TimeUnit.SECONDS);
@@ -473,9 +380,9 @@ class ReconcilerTest {
         database("prod", true);
         checkpoint("pre-deploy-1", "pre-deploy-1");
         await("pre-deploy-1", phase(Phase.Dumping));
-        finish("pre-deploy-1-dump", true, SEALED);
+        finish(dumpJobOf("pre-deploy-1"), true, SEALED);
         await("pre-deploy-1", phase(Phase.Drilling));
-        finish("pre-deploy-1-drill", true, PROVEN);
+        finish(drillJobOf("pre-deploy-1"), true, PROVEN);
         await("pre-deploy-1", phase(Phase.Proven));
 
         Restore r = new Restore();
@@ -488,11 +395,12 @@ class ReconcilerTest {
         spec.plan = true;
         r.setSpec(spec);
         client.resource(r).create();
-        client.resources(Restore.class).inNamespace(ns).withName("orders-plan").waitUntilCondition(
-                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Running, 30, TimeUnit.SECONDS);
-        List<String> args = job("orders-plan-restore").getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+        String planJob = client.resources(Restore.class).inNamespace(ns).withName("orders-plan").waitUntilCondition(
+                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Running, 30, TimeUnit.SECONDS)
+                .getStatus().job;
+        List<String> args = job(planJob).getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
         assertTrue(args.containsAll(List.of("--plan", "--mode", "replace", "--confirm", "pre-deploy-1")), args.toString());
-        finish("orders-plan-restore", true, "{\"ok\":true,\"plan\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"replace\",\"actions\":["
+        finish(planJob, true, "{\"ok\":true,\"plan\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"replace\",\"actions\":["
                 + "{\"what\":\"empty and refill\",\"object\":\"public.orders\",\"detail\":\"5000 rows\"},"
                 + "{\"what\":\"move sequence\",\"object\":\"public.orders_id_seq\",\"detail\":\"next value 1 -> 5001\"}],"
                 + "\"warnings\":[\"not restored: view public.big_orders\"],\"blockers\":[]}");
@@ -513,9 +421,10 @@ class ReconcilerTest {
         blockedSpec.plan = true;
         blocked.setSpec(blockedSpec);
         client.resource(blocked).create();
-        client.resources(Restore.class).inNamespace(ns).withName("customers-plan").waitUntilCondition(
-                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Running, 30, TimeUnit.SECONDS);
-        finish("customers-plan-restore", false, "{\"ok\":false,\"plan\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"replace\","
+        String blockedJob = client.resources(Restore.class).inNamespace(ns).withName("customers-plan").waitUntilCondition(
+                x -> x.getStatus() != null && x.getStatus().phase == io.pgcheckpoint.api.RestoreStatus.Phase.Running, 30, TimeUnit.SECONDS)
+                .getStatus().job;
+        finish(blockedJob, false, "{\"ok\":false,\"plan\":true,\"tag\":\"pre-deploy-1\",\"mode\":\"replace\","
                 + "\"error\":\"restore.blocked\",\"message\":\"public.customers cannot be emptied: public.orders references it\","
                 + "\"actions\":[],\"warnings\":[],\"blockers\":[\"public.customers cannot be emptied: public.orders references it\"]}");
         Restore refused = client.resources(Restore.class).inNamespace(ns).withName("customers-plan").waitUntilCondition(

@@ -20,7 +20,7 @@ import io.pgcheckpoint.api.Restore;
 import io.pgcheckpoint.api.RestoreSpec;
 import io.pgcheckpoint.api.RestoreStatus;
 import io.pgcheckpoint.cli.Main;
-import io.pgcheckpoint.controller.Conditions;
+import io.pgcheckpoint.api.Conditions;
 import io.pgcheckpoint.engine.DbTarget;
 import io.pgcheckpoint.engine.Fixtures;
 import io.pgcheckpoint.engine.LocalPostgres;
@@ -48,6 +48,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 @Tag("e2e")
 class EndToEndTest {
     static final String NS = "e2e";
+    static final String NS_QUOTA = "e2e-quota";
     static final String PASSWORD = "e2e-Secret-pw";
     static final String BUCKET = "checkpoints";
     static KubernetesClient k8s;
@@ -79,9 +80,12 @@ class EndToEndTest {
                 CREATE TABLE events (id bigint, payload text);
                 INSERT INTO events SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 2000000) g;
                 """);
+        Fixtures.sql(hostPg.target("postgres"), "CREATE DATABASE small");
+        Fixtures.sql(hostPg.target("small"), "CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 100);");
         k8s.namespaces().withName(NS).delete();
         k8s.namespaces().withName(NS).waitUntilCondition(n -> n == null, 120, TimeUnit.SECONDS);
-        k8s.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
+        // every pod the operator creates must be admitted under Pod Security "restricted"
+        k8s.namespaces().resource(restricted(NS)).create();
         helm("upgrade", "--install", "pgcheckpoint", repo.resolve("helm/pgcheckpoint").toString(), "-n", "pgcheckpoint-system",
                 "--create-namespace", "--wait", "--timeout", "5m",
                 "--set", "image.repository=" + image()[0], "--set", "image.tag=" + image()[1],
@@ -89,14 +93,25 @@ class EndToEndTest {
         secret("s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", TestS3.SECRET_KEY));
         secret("host-db", Map.of("uri", "postgresql://postgres:" + PASSWORD + "@" + hostFromPods + ":" + hostPg.port() + "/app"));
         secret("wrong-db", Map.of("uri", "postgresql://postgres:not-the-password@" + hostFromPods + ":" + hostPg.port() + "/app"));
+        secret("small-db", Map.of("uri", "postgresql://postgres:" + PASSWORD + "@" + hostFromPods + ":" + hostPg.port() + "/small"));
         database("host-db", "host-db");
         database("wrong-db", "wrong-db");
+        database("small-db", "small-db");
+        // its Secret is never created: the operator cannot know (it reads no Secret), the Job's pod says so
+        database("no-secret-db", "no-such-secret");
+    }
+
+    static io.fabric8.kubernetes.api.model.Namespace restricted(String name) {
+        return new NamespaceBuilder().withNewMetadata().withName(name)
+                .addToLabels("pod-security.kubernetes.io/enforce", "restricted")
+                .addToLabels("pod-security.kubernetes.io/enforce-version", "latest").endMetadata().build();
     }
 
     @AfterAll
     static void cleanup() throws Exception {
         if (k8s != null) {
             k8s.namespaces().withName(NS).delete();
+            k8s.namespaces().withName(NS_QUOTA).delete();
             k8s.close();
         }
         if (hostPg != null) {
@@ -137,12 +152,20 @@ class EndToEndTest {
     }
 
     static void database(String name, String secretName) {
-        database(name, secretName, spec -> { });
+        database(NS, name, secretName, spec -> { });
     }
 
     static void database(String name, String secretName, java.util.function.Consumer<DatabaseSpec> customize) {
+        database(NS, name, secretName, customize);
+    }
+
+    static void database(String ns, String name, String secretName) {
+        database(ns, name, secretName, spec -> { });
+    }
+
+    static void database(String ns, String name, String secretName, java.util.function.Consumer<DatabaseSpec> customize) {
         Database db = new Database();
-        db.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+        db.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
         DatabaseSpec spec = new DatabaseSpec();
         spec.connection = new DatabaseSpec.Connection();
         spec.connection.secretName = secretName;
@@ -158,13 +181,17 @@ class EndToEndTest {
         customize.accept(spec);
         db.setSpec(spec);
         k8s.resource(db).serverSideApply();
-        k8s.resources(Database.class).inNamespace(NS).withName(name).waitUntilCondition(
+        k8s.resources(Database.class).inNamespace(ns).withName(name).waitUntilCondition(
                 d -> d != null && d.getStatus() != null && Conditions.isTrue(d.getStatus().conditions, "Ready"), 120, TimeUnit.SECONDS);
     }
 
     static Checkpoint checkpoint(String name, String database) {
+        return checkpoint(NS, name, database);
+    }
+
+    static Checkpoint checkpoint(String ns, String name, String database) {
         Checkpoint c = new Checkpoint();
-        c.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+        c.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
         c.setSpec(new CheckpointSpec());
         c.getSpec().database = database;
         c.getSpec().commit = "4f3a9c1";
@@ -218,7 +245,11 @@ class EndToEndTest {
     @Test
     void insideDatabaseIsProvenThroughCreateWait() throws Exception {
         Pod pg = k8s.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName("inside-pg").endMetadata()
-                .withNewSpec().addNewContainer().withName("postgres")
+                .withNewSpec().withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(999L).withFsGroup(999L)
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().endSecurityContext()
+                .addNewContainer().withName("postgres")
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withNewCapabilities().withDrop("ALL").endCapabilities()
+                .endSecurityContext()
                 .withImage(System.getenv().getOrDefault("PGCK_TESTBED_POSTGRES_IMAGE", "localhost/postgres:15")).withImagePullPolicy("Never")
                 .addNewEnv().withName("POSTGRES_PASSWORD").withValue(PASSWORD).endEnv()
                 .addNewEnv().withName("POSTGRES_DB").withValue("shop").endEnv()
@@ -382,6 +413,62 @@ class EndToEndTest {
         assertEquals(RestoreStatus.Phase.Succeeded, done.getStatus().phase, done.getStatus().message);
         assertEquals(1000L, done.getStatus().tables.get(0).restoredRows);
         assertEquals(1000L, Fixtures.count(hostPg.target("app"), "SELECT count(*) FROM restored_before_drop.audit_log"));
+    }
+
+    @Test
+    void aMissingSecretFailsTheCheckpointInSecondsWithSecretMissing() {
+        long started = System.currentTimeMillis();
+        checkpoint("no-secret-1", "no-secret-db");
+        Checkpoint c = await("no-secret-1", x -> x.getStatus().phase == Phase.Failed, 120);
+        assertEquals("SecretMissing", Conditions.find(c.getStatus().conditions, "Ready").getReason(), describe(c));
+        assertTrue(c.getStatus().message.contains("Secret 'no-such-secret'") && c.getStatus().message.contains("'uri'"), describe(c));
+        assertTrue(System.currentTimeMillis() - started < 120_000, "within seconds of the pod's report, not at the Job's deadline");
+        assertTrue(k8s.batch().v1().jobs().inNamespace(NS).withName(c.getStatus().dumpJob).waitUntilCondition(j -> j == null,
+                60, TimeUnit.SECONDS) == null, "the Job that could never run is gone");
+    }
+
+    @Test
+    void podsThatCannotBeCreatedFailTheCheckpointInSeconds() throws Exception {
+        k8s.namespaces().withName(NS_QUOTA).delete();
+        k8s.namespaces().withName(NS_QUOTA).waitUntilCondition(n -> n == null, 120, TimeUnit.SECONDS);
+        k8s.namespaces().resource(restricted(NS_QUOTA)).create();
+        k8s.resourceQuotas().inNamespace(NS_QUOTA).resource(new io.fabric8.kubernetes.api.model.ResourceQuotaBuilder()
+                .withNewMetadata().withName("no-pods").endMetadata().withNewSpec()
+                .addToHard("pods", new io.fabric8.kubernetes.api.model.Quantity("0")).endSpec().build()).create();
+        for (var s : List.of("s3", "small-db")) {
+            var copy = k8s.secrets().inNamespace(NS).withName(s).get();
+            k8s.secrets().inNamespace(NS_QUOTA).resource(new SecretBuilder().withNewMetadata().withName(s).endMetadata()
+                    .withData(copy.getData()).build()).create();
+        }
+        database(NS_QUOTA, "small-db", "small-db");
+        checkpoint(NS_QUOTA, "no-room-1", "small-db");
+        Checkpoint c = k8s.resources(Checkpoint.class).inNamespace(NS_QUOTA).withName("no-room-1").waitUntilCondition(
+                x -> x != null && x.getStatus() != null && x.getStatus().phase == Phase.Failed, 180, TimeUnit.SECONDS);
+        assertEquals("PodCreateFailed", Conditions.find(c.getStatus().conditions, "Ready").getReason(), describe(c));
+        assertTrue(c.getStatus().message.contains("exceeded quota"), describe(c));
+    }
+
+    @Test
+    void longAndCollidingNamesEachGetTheirOwnJobsAndAreProven() {
+        String stem = "pre-deploy-api-" + "0123456789".repeat(3) + "0123456"; // 52 characters
+        List<String> names = List.of(stem + "-one", stem + "-two", "release-2026-11-26." + "x".repeat(70));
+        for (int i = 0; i < names.size(); i++) {
+            Checkpoint c = new Checkpoint();
+            c.setMetadata(new ObjectMetaBuilder().withName(names.get(i)).withNamespace(NS).build());
+            c.setSpec(new CheckpointSpec());
+            c.getSpec().database = "small-db";
+            c.getSpec().tag = "names-" + i;
+            k8s.resource(c).create();
+        }
+        java.util.Set<String> dumpJobs = new java.util.HashSet<>();
+        for (String name : names) {
+            Checkpoint c = terminal(name);
+            assertEquals(Phase.Proven, c.getStatus().phase, describe(c));
+            assertEquals(100L, c.getStatus().ledger.totalRows);
+            assertTrue(dumpJobs.add(c.getStatus().dumpJob), "its own dump Job: " + c.getStatus().dumpJob);
+            assertEquals(c.getMetadata().getUid(), k8s.batch().v1().jobs().inNamespace(NS).withName(c.getStatus().drillJob).get()
+                    .getMetadata().getOwnerReferences().get(0).getUid());
+        }
     }
 
     /** List helpers without a dependency. */

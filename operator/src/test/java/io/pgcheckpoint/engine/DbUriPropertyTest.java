@@ -165,7 +165,7 @@ public class DbUriPropertyTest {
         for (String uri : List.of(
                 "postgresql://app:" + secret + "@db.internal:notaport/app",
                 "postgresql://app:" + secret + "@db.internal:99999/app",
-                "postgresql://app:" + secret + "@%2Ftmp%2Fsocket/app",
+                "postgresql://app:" + secret + "@db.internal:0/app",
                 "postgresql://app:" + secret + "@db.internal/app?sslmode=maybe",
                 "postgresql://app:" + secret + "%zz@db.internal/app",
                 "postgresql://app:" + secret + "@h1,h2/app",

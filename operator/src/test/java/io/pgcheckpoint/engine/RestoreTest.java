@@ -102,4 +102,17 @@ class RestoreTest {
         assertEquals("restore.unknown-table", e.code());
         assertTrue(e.getMessage().contains("did you mean public.orders"), e.getMessage());
     }
+
+    @Test
+    void namesAreDataToTheServerWhateverItsStringSettings() {
+        // with standard_conforming_strings off, a backslash in a literal is an escape: a name spliced
+        // into SQL as a literal means another table; a bind parameter means this one
+        Fixtures.sql(app, "CREATE TABLE \"back\\slash\" (id int); INSERT INTO \"back\\slash\" SELECT generate_series(1, 7);");
+        new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(app, store, "backslash-1"));
+        Fixtures.sql(app, "DELETE FROM \"back\\slash\" WHERE id > 3; ALTER DATABASE app SET standard_conforming_strings = off");
+        Restorer.Report report = new Restorer(Fixtures.TOOLS, Progress.SILENT).restore(new Restorer.Request(store, "backslash-1",
+                List.of("public.\"back\\slash\""), app, Restorer.Mode.REPLACE, "backslash-1", null));
+        assertTrue(report.allMatch(), report.toString());
+        assertEquals(7L, Fixtures.count(app, "SELECT count(*) FROM \"back\\slash\""));
+    }
 }

@@ -1,4 +1,4 @@
-package io.pgcheckpoint.controller;
+package io.pgcheckpoint.api;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
