@@ -18,8 +18,9 @@ crds: build
 demo: build
 	scripts/demo
 
-# Every test: engine against real PostgreSQL 15 and S3Proxy, reconcilers against a real kube-apiserver,
-# charts, and end to end on the single-node cluster testbed/ builds (the first build takes ~16 min).
+# Every test: engine against real PostgreSQL 15 (host), 17 and 18 (containers) and S3Proxy, reconcilers
+# against a real kube-apiserver, charts, and end to end on the single-node cluster testbed/ builds
+# (the first build takes ~20 min).
 test:
 	scripts/test-all
 
