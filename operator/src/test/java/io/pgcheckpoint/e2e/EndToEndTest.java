@@ -273,8 +273,13 @@ class EndToEndTest {
 
     /** A PostgreSQL of one major in a pod, with a database "shop"; returns its pod IP. */
     static String insidePostgres(String pod, int major) {
+        // the namespace enforces Pod Security "restricted": the images run postgres as uid 999
         k8s.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName(pod).endMetadata()
-                .withNewSpec().addNewContainer().withName("postgres")
+                .withNewSpec().withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(999L).withFsGroup(999L)
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().endSecurityContext()
+                .addNewContainer().withName("postgres")
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withNewCapabilities().withDrop("ALL").endCapabilities()
+                .endSecurityContext()
                 .withImage(postgresImage(String.valueOf(major))).withImagePullPolicy("Never")
                 .addNewEnv().withName("POSTGRES_PASSWORD").withValue(PASSWORD).endEnv()
                 .addNewEnv().withName("POSTGRES_DB").withValue("shop").endEnv()
