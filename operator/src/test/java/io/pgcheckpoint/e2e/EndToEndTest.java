@@ -347,10 +347,11 @@ class EndToEndTest {
                 && m.contains("nothing was downloaded") && m.contains("postgres:{major}"), m);
         assertTrue(Conditions.isTrue(old.getStatus().conditions, "Sealed"), "sealed, but not proven");
         System.out.println("older sidecar: " + m);
-        String logs = k8s.pods().inNamespace(NS).withLabel("job-name", "older-sidecar-drill").list().getItems().stream()
+        String logs = k8s.pods().inNamespace(NS).withLabel("job-name", old.getStatus().drillJob).list().getItems().stream()
                 .map(p -> k8s.pods().inNamespace(NS).withName(p.getMetadata().getName()).inContainer("pgcheckpoint").getLog())
                 .reduce("", String::concat);
-        assertTrue(logs.contains("runs PostgreSQL 15") && !logs.contains("downloading"), "refused before the download:\n" + logs);
+        assertTrue(logs.contains("runs PostgreSQL 15") && !logs.contains("downloading"),
+                "refused before the download (Job " + old.getStatus().drillJob + "):\n" + logs);
     }
 
     @Test
