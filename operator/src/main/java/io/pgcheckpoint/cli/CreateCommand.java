@@ -11,7 +11,6 @@ import io.pgcheckpoint.engine.CheckpointException;
 import io.pgcheckpoint.engine.Progress;
 import io.pgcheckpoint.engine.Tags;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +50,7 @@ final class CreateCommand extends ClusterCommand implements Callable<Integer> {
     public Integer call() {
         Tags.check(tag);
         Duration limit = parseDuration(timeout);
-        String name = tag.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9.-]", "-");
+        String name = Tags.resourceName(tag);
         Progress progress = output.progress();
         try (KubernetesClient client = client()) {
             String ns = namespace(client);
@@ -118,18 +117,12 @@ final class CreateCommand extends ClusterCommand implements Callable<Integer> {
         }
     }
 
-    private static final java.util.regex.Pattern DURATION = java.util.regex.Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s?)?");
-
     /** Go-style durations as kubectl and Helm take them: 90s, 30m, 1h30m; a bare number is seconds. */
     static Duration parseDuration(String text) {
-        java.util.regex.Matcher m = DURATION.matcher(text == null ? "" : text);
-        if (!m.matches() || text.isEmpty()) {
+        try {
+            return io.pgcheckpoint.engine.Durations.parse(text);
+        } catch (IllegalArgumentException e) {
             throw new CheckpointException("usage.timeout", "invalid --timeout '" + text + "': use e.g. 90s, 30m or 1h30m");
         }
-        return Duration.ofHours(part(m.group(1))).plusMinutes(part(m.group(2))).plusSeconds(part(m.group(3)));
-    }
-
-    private static long part(String digits) {
-        return digits == null ? 0 : Long.parseLong(digits);
     }
 }

@@ -16,4 +16,9 @@ public final class Tags {
         }
         return tag;
     }
+
+    /** The Checkpoint resource's name for a tag, as `create`, the HTTP API and the page make it. */
+    public static String resourceName(String tag) {
+        return tag.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "-");
+    }
 }

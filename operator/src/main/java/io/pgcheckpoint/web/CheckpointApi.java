@@ -149,7 +149,7 @@ public final class CheckpointApi {
             throw new ApiError(404, "database.not-found", "no Database '" + request.database() + "' in namespace " + ns
                     + ": create it first (kubectl get pgdb -n " + ns + " lists them)");
         }
-        String name = resourceName(request.tag());
+        String name = Tags.resourceName(request.tag());
         Checkpoint checkpoint = new Checkpoint();
         checkpoint.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns)
                 .addToAnnotations("pgcheckpoint.io/requested-by", caller.user()).build());
@@ -291,10 +291,6 @@ public final class CheckpointApi {
         return s.conditions.stream().filter(c -> type.equals(c.getType())).map(Condition::getReason).findFirst().orElse(null);
     }
 
-    /** Checkpoint names as `pgcheckpoint create` makes them from tags. */
-    static String resourceName(String tag) {
-        return tag.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "-");
-    }
 
     private CreateRequest readBody(HttpExchange ex) throws IOException {
         String type = ex.getRequestHeaders().getFirst("Content-Type");
@@ -337,17 +333,15 @@ public final class CheckpointApi {
         if (text == null) {
             return maxWait;
         }
-        Matcher m = Pattern.compile("(?:(\\d{1,4})h)?(?:(\\d{1,6})m)?(?:(\\d{1,7})s?)?").matcher(text);
-        if (text.isEmpty() || !m.matches()) {
+        Duration d;
+        try {
+            d = io.pgcheckpoint.engine.Durations.parse(text);
+        } catch (IllegalArgumentException e) {
             throw new ApiError(400, "request.invalid", "wait must be a duration such as 0, 90s, 10m or 1h, got '" + text + "'");
         }
-        Duration d = Duration.ofHours(part(m.group(1))).plusMinutes(part(m.group(2))).plusSeconds(part(m.group(3)));
         return d.compareTo(maxWait) > 0 ? maxWait : d;
     }
 
-    private static long part(String digits) {
-        return digits == null ? 0 : Long.parseLong(digits);
-    }
 
     private static void only(HttpExchange ex, String method) {
         if (!ex.getRequestMethod().equals(method)) {
