@@ -542,11 +542,13 @@ class EndToEndTest {
                 .addNewVolume().withName("examples").withNewConfigMap().withName("curl-example").withDefaultMode(0555).endConfigMap().endVolume()
                 .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
                 .endSpec().build()).create();
-        String ip = k8s.services().inNamespace(API_SERVICE_NAMESPACE).withName("pgcheckpoint").get().getSpec().getClusterIP();
+        var service = k8s.services().inNamespace(API_SERVICE_NAMESPACE).withName("pgcheckpoint").get().getSpec();
+        int port = service.getPorts().stream().filter(p -> "api".equals(p.getName())).findFirst()
+                .orElseThrow(() -> new AssertionError("the chart's Service has no port 'api': " + service.getPorts())).getPort();
         String deployer = run(List.of("kubectl", "create", "token", "deployer", "-n", NS, "--duration=1h")).trim();
         String viewer = run(List.of("kubectl", "create", "token", "viewer", "-n", NS, "--duration=1h")).trim();
         k8s.pods().inNamespace(NS).withName("api-client").waitUntilReady(120, TimeUnit.SECONDS);
-        api = new Api("http://" + ip + ":8081", deployer, viewer);
+        api = new Api("http://" + service.getClusterIP() + ":" + port, deployer, viewer);
         return api;
     }
 
