@@ -1,5 +1,6 @@
 # pgcheckpoint: one image for the operator, the dump Job (`seal`), the drill
-# Job (`drill`) and the CLI. Build from the repository root after
+# Job (`drill`) and the CLI; it also has curl, for deploy Jobs that call the
+# operator's HTTP API (examples/curl/checkpoint.sh) without starting a JVM. Build from the repository root after
 # `mvn package` has produced operator/target/pgcheckpoint.jar:
 #   docker build -t pgcheckpoint:dev .
 #
@@ -67,7 +68,7 @@ RUN set -eux; \
         apt-get update ;; \
       *) echo "PG_SOURCE must be pgdg or debian, not $PG_SOURCE" >&2; exit 1 ;; \
     esac; \
-    apt-get install -y --no-install-recommends "$JRE" ca-certificates $packages; \
+    apt-get install -y --no-install-recommends "$JRE" ca-certificates curl $packages; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/*; \
     java -version; \

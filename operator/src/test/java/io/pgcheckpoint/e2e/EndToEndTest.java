@@ -477,6 +477,292 @@ class EndToEndTest {
         }
     }
 
+    // ---- ways in: the HTTP API with curl, the GitHub Action over it, the Helm hook ----------------
+
+    static final String API_SERVICE_NAMESPACE = "pgcheckpoint-system";
+    static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** The operator's API as a deploy sees it: its URL, a token that may create checkpoints and one that may not. */
+    record Api(String url, String deployerToken, String viewerToken) {
+    }
+
+    record Answer(int status, String body) {
+        com.fasterxml.jackson.databind.JsonNode json() throws Exception {
+            return JSON.readTree(body);
+        }
+    }
+
+    record Exit(int code, String output) {
+    }
+
+    static Api api;
+
+    /**
+     * Once per run: the ServiceAccount "deployer" bound to the chart's pgcheckpoint-deployer
+     * ClusterRole, "viewer" with a Role that may only read checkpoints, their tokens from
+     * `kubectl create token`, and a pod "api-client" (the project image, which has curl) with
+     * examples/curl/checkpoint.sh mounted, admitted under the namespace's restricted Pod Security.
+     * The API is the chart's Service, at its ClusterIP: kube-proxy routes it from this host too.
+     */
+    static synchronized Api api() throws Exception {
+        if (api != null) {
+            return api;
+        }
+        for (String sa : List.of("deployer", "viewer")) {
+            k8s.serviceAccounts().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.ServiceAccountBuilder()
+                    .withNewMetadata().withName(sa).endMetadata().build()).serverSideApply();
+        }
+        k8s.rbac().roleBindings().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder()
+                .withNewMetadata().withName("deploy-checkpoints").endMetadata()
+                .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName("pgcheckpoint-deployer").endRoleRef()
+                .addNewSubject().withKind("ServiceAccount").withName("deployer").withNamespace(NS).endSubject().build()).serverSideApply();
+        k8s.rbac().roles().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.rbac.RoleBuilder()
+                .withNewMetadata().withName("read-checkpoints").endMetadata()
+                .addNewRule().withApiGroups("pgcheckpoint.io").withResources("checkpoints", "databases").withVerbs("get", "list", "watch").endRule()
+                .build()).serverSideApply();
+        k8s.rbac().roleBindings().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder()
+                .withNewMetadata().withName("viewer-reads").endMetadata()
+                .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName("read-checkpoints").endRoleRef()
+                .addNewSubject().withKind("ServiceAccount").withName("viewer").withNamespace(NS).endSubject().build()).serverSideApply();
+        k8s.configMaps().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata().withName("curl-example").endMetadata()
+                .addToData("checkpoint.sh", Files.readString(repo.resolve("examples/curl/checkpoint.sh"))).build()).serverSideApply();
+        String[] image = image();
+        k8s.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName("api-client").endMetadata()
+                .withNewSpec().withAutomountServiceAccountToken(false).withTerminationGracePeriodSeconds(0L)
+                .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(65532L)
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().endSecurityContext()
+                .addNewContainer().withName("curl").withImage(image[0] + ":" + image[1]).withImagePullPolicy("Never")
+                .withCommand("sleep", "infinity")
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
+                .withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
+                .addNewVolumeMount().withName("examples").withMountPath("/examples").endVolumeMount()
+                .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
+                .endContainer()
+                .addNewVolume().withName("examples").withNewConfigMap().withName("curl-example").withDefaultMode(0555).endConfigMap().endVolume()
+                .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
+                .endSpec().build()).create();
+        var service = k8s.services().inNamespace(API_SERVICE_NAMESPACE).withName("pgcheckpoint").get().getSpec();
+        int port = service.getPorts().stream().filter(p -> "api".equals(p.getName())).findFirst()
+                .orElseThrow(() -> new AssertionError("the chart's Service has no port 'api': " + service.getPorts())).getPort();
+        String deployer = run(List.of("kubectl", "create", "token", "deployer", "-n", NS, "--duration=1h")).trim();
+        String viewer = run(List.of("kubectl", "create", "token", "viewer", "-n", NS, "--duration=1h")).trim();
+        k8s.pods().inNamespace(NS).withName("api-client").waitUntilReady(120, TimeUnit.SECONDS);
+        api = new Api("http://" + service.getClusterIP() + ":" + port, deployer, viewer);
+        return api;
+    }
+
+    /** curl from this host; the token (if any) as a Bearer header. */
+    static Answer curl(String token, String method, String path, String body) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("curl", "-sS", "--max-time", "120", "-o", "-", "-w", "\n%{http_code}", "-X", method));
+        if (token != null) {
+            command.addAll(List.of("-H", "Authorization: Bearer " + token));
+        }
+        if (body != null) {
+            command.addAll(List.of("-H", "Content-Type: application/json", "--data", body));
+        }
+        command.add(api().url() + path);
+        String out = run(command);
+        int nl = out.lastIndexOf('\n');
+        return new Answer(Integer.parseInt(out.substring(nl + 1).trim()), out.substring(0, nl));
+    }
+
+    static Exit exit(List<String> command, Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " did not end in 10 minutes:\n" + out);
+        }
+        return new Exit(p.exitValue(), out);
+    }
+
+    /** examples/curl/checkpoint.sh in the pod "api-client", through the Service's ClusterIP from inside the cluster. */
+    static Exit checkpointShInPod(String token, String database, String tag) throws Exception {
+        return exit(List.of("kubectl", "exec", "-n", NS, "api-client", "--", "env", "PGCHECKPOINT_API=" + api().url(), "TOKEN=" + token,
+                "NAMESPACE=" + NS, "DATABASE=" + database, "TAG=" + tag, "COMMIT=4f3a9c1", "DEADLINE=600", "WAIT=5m",
+                "sh", "/examples/checkpoint.sh"), Map.of());
+    }
+
+    static void assertProvenAnswer(com.fasterxml.jackson.databind.JsonNode a, String tag, long rows) {
+        String text = a.toString();
+        assertTrue(a.path("ok").asBoolean(), text);
+        assertEquals(tag, a.path("tag").asText(), text);
+        assertEquals("Proven", a.path("phase").asText(), text);
+        assertEquals("proven", a.path("restore_drill").asText(), text);
+        assertEquals(rows, a.path("rows").asLong(), text);
+        assertTrue(a.path("tables").asInt() >= 1 && a.path("bytes").asLong() > 0 && !a.path("size").asText().isEmpty(), text);
+        assertTrue(!a.path("sealed_at").asText().isEmpty() && !a.path("proven_at").asText().isEmpty(), text);
+    }
+
+    /**
+     * One curl: examples/curl/checkpoint.sh from this host answers only when the checkpoint is
+     * Proven; the same tag POSTed from a pod while it runs waits on the same Checkpoint; no token
+     * is 401, a token without the permission 403 naming it (from the host and from the pod).
+     */
+    @Test
+    void httpApiWithCurlFromTheHostAndFromAPodWithKubernetesTokens() throws Exception {
+        Api a = api();
+        String collection = "/api/v1/namespaces/" + NS + "/checkpoints";
+        Answer none = curl(null, "POST", collection, "{\"database\": \"small-db\", \"tag\": \"api-no-token\"}");
+        assertEquals(401, none.status(), none.body());
+        assertEquals("auth.missing", none.json().path("error").asText(), none.body());
+
+        Answer denied = curl(a.viewerToken(), "POST", collection, "{\"database\": \"small-db\", \"tag\": \"api-viewer\"}");
+        assertEquals(403, denied.status(), denied.body());
+        assertTrue(denied.json().path("message").asText().contains(
+                "system:serviceaccount:" + NS + ":viewer may not create checkpoints.pgcheckpoint.io in namespace " + NS), denied.body());
+        assertEquals(200, curl(a.viewerToken(), "GET", collection + "?database=small-db", null).status(), "the viewer may read");
+        Exit podDenied = checkpointShInPod(a.viewerToken(), "small-db", "api-viewer");
+        assertEquals(1, podDenied.code(), podDenied.output());
+        assertTrue(podDenied.output().contains("may not create checkpoints.pgcheckpoint.io"), podDenied.output());
+        Answer unknown = curl(a.deployerToken(), "POST", collection, "{\"database\": \"no-such-db\", \"tag\": \"api-unknown\"}");
+        assertEquals(404, unknown.status(), unknown.body());
+        for (String tag : List.of("api-no-token", "api-viewer", "api-unknown")) {
+            assertEquals(null, k8s.resources(Checkpoint.class).inNamespace(NS).withName(tag).get(), "nothing was created for " + tag);
+        }
+
+        long started = System.nanoTime();
+        // the token goes through the environment, not argv
+        ProcessBuilder script = new ProcessBuilder("sh", repo.resolve("examples/curl/checkpoint.sh").toString());
+        script.environment().putAll(Map.of("PGCHECKPOINT_API", a.url(), "TOKEN", a.deployerToken(), "NAMESPACE", NS,
+                "DATABASE", "small-db", "TAG", "api-1", "COMMIT", "4f3a9c1", "REASON", "e2e: one curl", "DEADLINE", "600", "WAIT", "5m"));
+        Path hostOut = Files.createTempFile("checkpoint-sh", ".out");
+        Process host = script.redirectErrorStream(true).redirectOutput(hostOut.toFile()).start();
+        k8s.resources(Checkpoint.class).inNamespace(NS).withName("api-1").waitUntilCondition(c -> c != null, 60, TimeUnit.SECONDS);
+        Checkpoint running = k8s.resources(Checkpoint.class).inNamespace(NS).withName("api-1").get();
+        Phase when = running.getStatus() == null ? Phase.Pending : running.getStatus().phase;
+        assertTrue(when != Phase.Proven && when != Phase.Failed, "still running when the pod's POST of the same tag is sent: " + when);
+        Exit pod = checkpointShInPod(a.deployerToken(), "small-db", "api-1");
+        assertTrue(host.waitFor(10, TimeUnit.MINUTES), "checkpoint.sh on the host ended");
+        String hostAnswer = Files.readString(hostOut);
+        System.out.printf("one curl: checkpoint.sh answered after %.1f s: %s", (System.nanoTime() - started) / 1e9, hostAnswer);
+        assertEquals(0, host.exitValue(), hostAnswer);
+        assertEquals(0, pod.code(), pod.output());
+        assertProvenAnswer(JSON.readTree(hostAnswer), "api-1", 100);
+        assertProvenAnswer(JSON.readTree(pod.output()), "api-1", 100);
+        assertEquals(JSON.readTree(hostAnswer).path("proven_at"), JSON.readTree(pod.output()).path("proven_at"), "the same checkpoint");
+
+        List<Checkpoint> same = k8s.resources(Checkpoint.class).inNamespace(NS).list().getItems().stream()
+                .filter(c -> "api-1".equals(c.tag())).toList();
+        assertEquals(1, same.size(), "one Checkpoint for the tag");
+        assertEquals("system:serviceaccount:" + NS + ":deployer", same.get(0).getMetadata().getAnnotations().get("pgcheckpoint.io/requested-by"));
+        assertEquals(1, k8s.batch().v1().jobs().inNamespace(NS).withLabel("pgcheckpoint.io/checkpoint", "api-1")
+                .withLabel("pgcheckpoint.io/role", "dump").list().getItems().size(), "one dump");
+        // once Proven, the same POST answers at once
+        Answer again = curl(a.deployerToken(), "POST", collection, "{\"database\": \"small-db\", \"tag\": \"api-1\", \"commit\": \"4f3a9c1\"}");
+        assertEquals(200, again.status(), again.body());
+        assertProvenAnswer(again.json(), "api-1", 100);
+    }
+
+    /**
+     * The GitHub Action that needs no Java and no Docker: examples/github-actions/api/action.yml's
+     * steps run as a runner would (bash, a clean environment, inputs through env:) against the
+     * operator's API; a proven checkpoint sets the tag output, a token without the permission and
+     * an unknown Database fail the step.
+     */
+    @Test
+    void githubActionOverTheApiProvesACheckpointAndFailsTheStepOtherwise() throws Exception {
+        Api a = api();
+        ActionRunner action = new ActionRunner(repo.resolve("examples/github-actions/api/action.yml"));
+        String sha = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567";
+        ActionRunner.Result ok = action.run(Map.of("api-url", a.url(), "token", a.deployerToken(), "namespace", NS,
+                "database", "small-db", "timeout", "10m"), sha);
+        assertEquals(0, ok.exitCode(), ok.log());
+        assertEquals("pre-deploy-0a1b2c3", ok.outputs().get("tag"), ok.log());
+        assertProvenAnswer(JSON.readTree(ok.outputs().get("result")), "pre-deploy-0a1b2c3", 100);
+        Checkpoint c = k8s.resources(Checkpoint.class).inNamespace(NS).withName("pre-deploy-0a1b2c3").get();
+        assertEquals(Phase.Proven, c.getStatus().phase, describe(c));
+        assertEquals(sha, c.getSpec().commit);
+
+        ActionRunner.Result denied = action.run(Map.of("api-url", a.url(), "token", a.viewerToken(), "namespace", NS,
+                "database", "small-db", "tag", "gha-denied"), sha);
+        assertTrue(denied.exitCode() != 0, denied.log());
+        assertTrue(denied.log().contains("may not create checkpoints.pgcheckpoint.io in namespace " + NS), denied.log());
+        ActionRunner.Result missing = action.run(Map.of("api-url", a.url(), "token", a.deployerToken(), "namespace", NS,
+                "database", "no-such-db", "tag", "gha-missing"), sha);
+        assertTrue(missing.exitCode() != 0, missing.log());
+        assertTrue(missing.log().contains("no Database 'no-such-db'"), missing.log());
+        assertEquals(null, k8s.resources(Checkpoint.class).inNamespace(NS).withName("gha-denied").get());
+        assertEquals(null, k8s.resources(Checkpoint.class).inNamespace(NS).withName("gha-missing").get());
+    }
+
+    /**
+     * The Helm hook: examples/helm-app (pgcheckpoint-hook as a dependency, a pre-upgrade migration
+     * Job with a later weight). Its first install skips the checkpoint (the Database does not exist
+     * yet); an upgrade seals and proves one before the migration Job is even created; with the
+     * Database's password Secret broken the upgrade fails, the migration never runs and Helm says why.
+     */
+    @Test
+    void helmUpgradeRunsTheMigrationOnlyAfterAProvenCheckpoint() throws Exception {
+        Fixtures.sql(hostPg.target("postgres"), "CREATE DATABASE shop");
+        Fixtures.sql(hostPg.target("shop"), "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 500);");
+        String good = "postgresql://postgres:" + PASSWORD + "@" + hostFromPods + ":" + hostPg.port() + "/shop";
+        secret("shop-db", Map.of("uri", good));
+        Path chart = repo.resolve("examples/helm-app");
+        run(List.of("helm", "dependency", "update", "--skip-refresh", chart.toString()));
+        String[] image = image();
+        java.util.function.Function<String, List<String>> upgrade = version -> Stream.concat("helm", "upgrade", "--install", "shop-api",
+                chart.toString(), "-n", NS, "--timeout", "5m", "--set", "version=" + version, "--set-string", "global.commit=4f3a9c1e",
+                "--set", "pgcheckpoint-hook.image.repository=" + image[0], "--set", "pgcheckpoint-hook.image.tag=" + image[1],
+                "--set", "pgcheckpoint-hook.image.pullPolicy=Never", "--set", "migration.image=" + postgresImage("15"),
+                "--set", "migration.pullPolicy=Never");
+        long t0 = System.nanoTime();
+        // first install: the Database does not exist yet, the hook skips, the migration creates its table
+        run(upgrade.apply("1.0.0"));
+        assertEquals(1L, Fixtures.count(hostPg.target("shop"), "SELECT count(*) FROM schema_migrations WHERE version = '1.0.0'"));
+        database("shop-db", "shop-db");
+        long t1 = System.nanoTime();
+
+        String out = run(upgrade.apply("1.1.0"));
+        long t2 = System.nanoTime();
+        List<Checkpoint> made = k8s.resources(Checkpoint.class).inNamespace(NS).list().getItems().stream()
+                .filter(c -> "shop-db".equals(c.getSpec().database)).toList();
+        assertEquals(1, made.size(), "one checkpoint, made by the upgrade");
+        Checkpoint c = made.get(0);
+        assertEquals(Phase.Proven, c.getStatus().phase, describe(c));
+        assertTrue(c.tag().startsWith("pre-deploy-4f3a9c1-"), c.tag());
+        assertEquals(501L, c.getStatus().ledger.totalRows, "500 orders and 1.0.0's row: taken before the 1.1.0 migration");
+        var migration = k8s.batch().v1().jobs().inNamespace(NS).withName("shop-api-migrate").get();
+        java.time.Instant proven = java.time.Instant.parse(c.getStatus().finishedAt);
+        java.time.Instant migrationCreated = java.time.Instant.parse(migration.getMetadata().getCreationTimestamp());
+        assertTrue(!migrationCreated.isBefore(proven.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)),
+                "the migration Job (" + migrationCreated + ") was created after the checkpoint was Proven (" + proven + ")");
+        assertEquals(1, migration.getStatus().getSucceeded(), out);
+        assertEquals(1L, Fixtures.count(hostPg.target("shop"), "SELECT count(*) FROM schema_migrations WHERE version = '1.1.0'"));
+        assertEquals("1.1.0", k8s.configMaps().inNamespace(NS).withName("shop-api").get().getData().get("version"));
+
+        // the password in the Secret is wrong now: the checkpoint fails, so does the upgrade, before the migration
+        secret("shop-db", Map.of("uri", good.replace(PASSWORD, "not-the-password")));
+        String migrationUid = migration.getMetadata().getUid();
+        Exit failed = exit(upgrade.apply("1.2.0"), Map.of());
+        long t3 = System.nanoTime();
+        assertTrue(failed.code() != 0, failed.output());
+        assertTrue(failed.output().contains("pre-upgrade hooks failed") && failed.output().contains("shop-api-pgcheckpoint-hook-checkpoint"),
+                failed.output());
+        // the hook's log, printed by helm upgrade (helm.sh/hook-output-log-policy: hook-failed), says why
+        assertTrue(failed.output().contains("FAILED " + NS + "/") && failed.output().contains("authentication failed"), failed.output());
+        Checkpoint broken = k8s.resources(Checkpoint.class).inNamespace(NS).list().getItems().stream()
+                .filter(x -> "shop-db".equals(x.getSpec().database) && !x.getMetadata().getName().equals(c.getMetadata().getName()))
+                .findFirst().orElseThrow();
+        assertEquals(Phase.Failed, broken.getStatus().phase, describe(broken));
+        assertEquals("ConnectionAuth", Conditions.find(broken.getStatus().conditions, "Ready").getReason(), describe(broken));
+        assertEquals(migrationUid, k8s.batch().v1().jobs().inNamespace(NS).withName("shop-api-migrate").get().getMetadata().getUid(),
+                "the 1.2.0 migration Job was never created (before-hook-creation would have replaced 1.1.0's)");
+        assertEquals(0L, Fixtures.count(hostPg.target("shop"), "SELECT count(*) FROM schema_migrations WHERE version = '1.2.0'"));
+        assertEquals("1.1.0", k8s.configMaps().inNamespace(NS).withName("shop-api").get().getData().get("version"));
+        var status = JSON.readTree(run(List.of("helm", "status", "shop-api", "-n", NS, "-o", "json"))).path("info");
+        assertEquals("failed", status.path("status").asText(), status.toString());
+        assertTrue(status.path("description").asText().contains("shop-api-pgcheckpoint-hook-checkpoint failed"), status.toString());
+        // and the failed hook Job stays, its log naming the checkpoint's failure
+        String hookLog = run(List.of("kubectl", "logs", "-n", NS, "job/shop-api-pgcheckpoint-hook-checkpoint"));
+        assertTrue(hookLog.contains(broken.getMetadata().getName()) && hookLog.contains("authentication failed"), hookLog);
+        System.out.printf("helm: install (hook skipped) %.1f s, upgrade with a proven checkpoint %.1f s, refused upgrade %.1f s; "
+                + "helm status: %s%n", (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, status.path("description").asText());
+    }
+
     /** List helpers without a dependency. */
     static final class Stream {
         static List<String> concat(String first, String... rest) {
