@@ -40,11 +40,11 @@ final class ListCommand extends StoreCommand implements Callable<Integer> {
                 try {
                     m = io.pgcheckpoint.engine.Archives.trusted(s, tag, manifestBytes.get());
                 } catch (io.pgcheckpoint.engine.CheckpointException e) {
-                    if (!e.code().startsWith("manifest.")) {
+                    if (!e.code().startsWith("manifest.") && !e.code().equals("store.corrupt-json")) {
                         throw e;
                     }
-                    // refused, not shown: nothing of an untrusted manifest is taken for true
-                    row.put("state", "untrusted");
+                    // refused, not shown: nothing of an untrusted or unreadable manifest is taken for true
+                    row.put("state", e.code().equals("store.corrupt-json") ? "corrupt" : "untrusted");
                     row.put("error", e.code());
                     row.put("message", e.getMessage());
                     rows.add(row);

@@ -25,7 +25,6 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.DeleteMarkerEntry;
-import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ObjectLockEnabled;
 import software.amazon.awssdk.services.s3.model.ObjectVersion;
@@ -112,7 +111,7 @@ public final class S3Store implements Store {
         DELETE_VERSION("deleting a version of", "DeleteObject", "s3:DeleteObjectVersion"),
         LIST_VERSIONS("listing the versions of", "ListObjectVersions", "s3:ListBucketVersions"),
         LOCK_CONFIG("reading the Object Lock configuration of", "GetObjectLockConfiguration", "s3:GetBucketObjectLockConfiguration"),
-        RETENTION("reading the retention of", "HeadObject", "s3:GetObject and s3:GetObjectRetention");
+        RETENTION("reading the retention of", "GetObjectRetention", "s3:GetObjectRetention");
 
         final String what;
         final String api;
@@ -602,12 +601,26 @@ public final class S3Store implements Store {
         if (!objectLockEnabled) {
             return null;
         }
+        return retention(key, versionId).orElse(null);
+    }
+
+    /**
+     * GetObjectRetention of one version (HEAD does not report the lock of an older version on
+     * every S3-compatible server): empty when the version has none.
+     */
+    private Optional<Manifest.ObjectLock> retention(String key, String versionId) {
         try {
-            HeadObjectResponse head = s3.headObject(b -> b.bucket(bucket).key(objectKey(key)).versionId(versionId));
-            return head.objectLockRetainUntilDate() == null ? null
-                    : new Manifest.ObjectLock(head.objectLockModeAsString(), head.objectLockRetainUntilDate());
+            var r = s3.getObjectRetention(b -> b.bucket(bucket).key(objectKey(key)).versionId(versionId)).retention();
+            return r == null || r.retainUntilDate() == null ? Optional.empty()
+                    : Optional.of(new Manifest.ObjectLock(r.modeAsString(), r.retainUntilDate()));
         } catch (NoSuchKeyException e) {
-            return null;
+            return Optional.empty();
+        } catch (S3Exception e) {
+            String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+            if (e.statusCode() == 404 || "NoSuchObjectLockConfiguration".equals(code) || "InvalidRequest".equals(code)) {
+                return Optional.empty();
+            }
+            throw failure(Call.RETENTION, key, e);
         } catch (SdkException e) {
             throw failure(Call.RETENTION, key, e);
         }
@@ -615,20 +628,7 @@ public final class S3Store implements Store {
 
     @Override
     public Optional<Manifest.ObjectLock> lock(String key) {
-        try {
-            HeadObjectResponse head = s3.headObject(b -> b.bucket(bucket).key(objectKey(key)));
-            return head.objectLockRetainUntilDate() == null ? Optional.empty()
-                    : Optional.of(new Manifest.ObjectLock(head.objectLockModeAsString(), head.objectLockRetainUntilDate()));
-        } catch (NoSuchKeyException e) {
-            return Optional.empty();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw failure(Call.RETENTION, key, e);
-        } catch (SdkException e) {
-            throw failure(Call.RETENTION, key, e);
-        }
+        return retention(key, null);
     }
 
     @Override

@@ -1,0 +1,273 @@
+package io.pgcheckpoint.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgcheckpoint.engine.Fixtures;
+import io.pgcheckpoint.engine.Json;
+import io.pgcheckpoint.engine.LocalPostgres;
+import io.pgcheckpoint.engine.Manifest;
+import io.pgcheckpoint.engine.TestLockS3;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ObjectLockMode;
+import software.amazon.awssdk.services.s3.model.ObjectVersion;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+
+/**
+ * Issue 13 against a real S3 server with Object Lock (versitygw, {@link TestLockS3}), through the
+ * command line as Jobs run it: locked checkpoints survive the bucket owner, prune and delete
+ * never fight a lock, a bucket without Object Lock is refused before anything is written, and a
+ * configured verify key refuses altered, replaced or unsigned manifests.
+ */
+class ImmutabilityTest {
+    @TempDir
+    static Path s3dir;
+    static TestLockS3 s3;
+    static LocalPostgres pg;
+    static String db;
+
+    @BeforeAll
+    static void start() throws Exception {
+        s3 = new TestLockS3(s3dir);
+        pg = Fixtures.source("lock-pw");
+        db = "postgresql://postgres:lock-pw@127.0.0.1:" + pg.port() + "/app";
+        Fixtures.sql(pg.target("app"), "CREATE TABLE orders (id int primary key, total numeric); "
+                + "INSERT INTO orders SELECT i, i * 1.5 FROM generate_series(1, 500) i");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (pg != null) {
+            pg.close();
+        }
+        if (s3 != null) {
+            s3.close();
+        }
+    }
+
+    private static String[] s3(String store, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--store", store, "--s3-endpoint", s3.endpoint(), "--s3-path-style", "--s3-region", "us-east-1"));
+        return all.toArray(String[]::new);
+    }
+
+    private static CliTest.Run seal(String store, String tag, String... more) {
+        List<String> args = new ArrayList<>(List.of("seal", "--db", db, "--tag", tag, "-o", "json"));
+        args.addAll(List.of(more));
+        return CliTest.run(s3(store, args.toArray(String[]::new)));
+    }
+
+    /** Every stored version in the bucket: key/versionId → sha of its bytes ("marker" for delete markers). */
+    private static Map<String, String> snapshot(String bucket) {
+        Map<String, String> all = new TreeMap<>();
+        try (S3Client c = s3.client()) {
+            var page = c.listObjectVersions(b -> b.bucket(bucket));
+            for (ObjectVersion v : page.versions()) {
+                byte[] bytes = c.getObjectAsBytes(b -> b.bucket(bucket).key(v.key()).versionId(v.versionId())).asByteArray();
+                all.put(v.key() + "@" + v.versionId(), Integer.toHexString(java.util.Arrays.hashCode(bytes)));
+            }
+            page.deleteMarkers().forEach(m -> all.put(m.key() + "@" + m.versionId(), "marker"));
+        }
+        return all;
+    }
+
+    private static List<ObjectVersion> versions(String bucket, String prefix) {
+        try (S3Client c = s3.client()) {
+            return c.listObjectVersions(b -> b.bucket(bucket).prefix(prefix)).versions();
+        }
+    }
+
+    private static void waitUntil(Instant t) throws InterruptedException {
+        long ms = java.time.Duration.between(Instant.now(), t).toMillis() + 1500;
+        if (ms > 0) {
+            Thread.sleep(ms);
+        }
+    }
+
+    @Test
+    void complianceLockedCheckpointSurvivesTheBucketOwnerUntilRetainUntilThenDeleteRemovesEveryVersion() throws Exception {
+        s3.createBucket("compliance", true);
+        String store = "s3://compliance/prod";
+        CliTest.Run sealed = seal(store, "pre-1", "--object-lock-mode", "COMPLIANCE", "--object-lock-seconds", "12");
+        assertEquals(0, sealed.exit(), sealed.stderr() + sealed.stdout());
+        JsonNode r = sealed.json();
+        assertEquals("COMPLIANCE", r.get("lockMode").asText());
+        Instant retainUntil = Instant.parse(r.get("retainUntil").asText());
+        assertTrue(retainUntil.isAfter(Instant.now()), "retain-until lies ahead: " + retainUntil);
+
+        // list and show report the lock
+        CliTest.Run list = CliTest.run(s3(store, "list", "-o", "json"));
+        JsonNode row = list.json().get("checkpoints").get(0);
+        assertEquals(retainUntil.toString(), row.get("retainUntil").asText());
+        assertEquals("COMPLIANCE", row.get("lockMode").asText());
+        CliTest.Run show = CliTest.run(s3(store, "show", "--tag", "pre-1"));
+        assertTrue(show.stdout().contains("lock        COMPLIANCE until " + retainUntil), show.stdout());
+
+        try (S3Client owner = s3.client()) {
+            Manifest m = Json.read(owner.getObjectAsBytes(b -> b.bucket("compliance").key("prod/pre-1/manifest.json")).asByteArray(),
+                    Manifest.class);
+            assertEquals(new Manifest.ObjectLock("COMPLIANCE", retainUntil), m.objectLock(), "the manifest records the lock");
+            for (String file : List.of(Manifest.ARCHIVE, Manifest.MANIFEST)) {
+                String key = "prod/pre-1/" + file;
+                var head = owner.headObject(b -> b.bucket("compliance").key(key));
+                assertEquals(ObjectLockMode.COMPLIANCE, head.objectLockMode(), key);
+                assertEquals(retainUntil, head.objectLockRetainUntilDate(), key + " carries the manifest's retain-until");
+                String version = head.versionId();
+                byte[] before = owner.getObjectAsBytes(b -> b.bucket("compliance").key(key).versionId(version)).asByteArray();
+                // the owner cannot delete the version, not even claiming a governance bypass
+                S3Exception del = assertThrows(S3Exception.class,
+                        () -> owner.deleteObject(b -> b.bucket("compliance").key(key).versionId(version)));
+                assertEquals(403, del.statusCode(), del.getMessage());
+                S3Exception bypass = assertThrows(S3Exception.class, () -> owner.deleteObject(b -> b.bucket("compliance").key(key)
+                        .versionId(version).bypassGovernanceRetention(true)));
+                assertEquals(403, bypass.statusCode());
+                // nor shorten its retention
+                S3Exception shorten = assertThrows(S3Exception.class, () -> owner.putObjectRetention(b -> b.bucket("compliance")
+                        .key(key).versionId(version).retention(x -> x.mode("GOVERNANCE").retainUntilDate(Instant.now().plusSeconds(1)))));
+                assertEquals(403, shorten.statusCode());
+                // a write to the key is only a new version on top: the locked one stays byte for byte
+                owner.putObject(b -> b.bucket("compliance").key(key), RequestBody.fromString("overwritten by the owner"));
+                assertArrayEquals(before, owner.getObjectAsBytes(b -> b.bucket("compliance").key(key).versionId(version)).asByteArray(),
+                        key + "'s locked version is unchanged");
+            }
+        }
+
+        // delete refuses the locked checkpoint with store.locked, naming the date, and deletes nothing
+        Map<String, String> before = snapshot("compliance");
+        CliTest.Run refused = CliTest.run(s3(store, "delete", "--tag", "pre-1", "-o", "json"));
+        assertEquals(1, refused.exit());
+        assertEquals("store.locked", refused.json().get("error").asText());
+        assertTrue(refused.json().get("message").asText().contains(retainUntil.toString()), refused.stdout());
+        assertEquals(before, snapshot("compliance"), "a refused delete removes nothing");
+        // the owner's manifest.json on top is what readers now get: list says so rather than failing
+        CliTest.Run corrupt = CliTest.run(s3(store, "list", "-o", "json"));
+        assertEquals("corrupt", corrupt.json().get("checkpoints").get(0).get("state").asText(), corrupt.stdout());
+
+        // after retain-until, the owner's cleanup identity removes every version, delete markers included
+        waitUntil(retainUntil);
+        CliTest.Run deleted = CliTest.run(s3(store, "delete", "--tag", "pre-1", "-o", "json"));
+        assertEquals(0, deleted.exit(), deleted.stdout() + deleted.stderr());
+        assertTrue(deleted.json().get("deleted").asBoolean());
+        assertEquals(4, deleted.json().get("objects").asInt(), "archive and manifest, each with the owner's version on top");
+        assertTrue(versions("compliance", "prod/pre-1/").isEmpty());
+        CliTest.Run again = CliTest.run(s3(store, "delete", "--tag", "pre-1", "-o", "json"));
+        assertEquals(0, again.exit());
+        assertFalse(again.json().get("deleted").asBoolean(), "idempotent: an absent tag is ok, deleted=false");
+    }
+
+    @Test
+    void governanceLockRefusesDeleteWithoutBypassAndTheDrillReportCarriesTheLock() throws Exception {
+        s3.createBucket("governance", true);
+        String store = "s3://governance/db";
+        CliTest.Run sealed = seal(store, "gov-1", "--object-lock-mode", "GOVERNANCE", "--object-lock-days", "1");
+        assertEquals(0, sealed.exit(), sealed.stderr());
+        Instant retainUntil = Instant.parse(sealed.json().get("retainUntil").asText());
+        assertTrue(retainUntil.isAfter(Instant.now().plusSeconds(86_000)), "--object-lock-days 1 is a day: " + retainUntil);
+        CliTest.Run drill = CliTest.run(s3(store, "drill", "--tag", "gov-1", "-o", "json"));
+        assertEquals(0, drill.exit(), drill.stderr());
+        try (S3Client owner = s3.client()) {
+            var report = owner.headObject(b -> b.bucket("governance").key("db/gov-1/drill.json"));
+            assertEquals(ObjectLockMode.GOVERNANCE, report.objectLockMode(), "drill.json has the manifest's lock");
+            assertEquals(retainUntil, report.objectLockRetainUntilDate());
+            var archive = owner.headObject(b -> b.bucket("governance").key("db/gov-1/archive.dump"));
+            S3Exception refused = assertThrows(S3Exception.class,
+                    () -> owner.deleteObject(b -> b.bucket("governance").key("db/gov-1/archive.dump").versionId(archive.versionId())));
+            assertEquals(403, refused.statusCode(), "GOVERNANCE: no delete without the bypass");
+            CliTest.Run delete = CliTest.run(s3(store, "delete", "--tag", "gov-1", "-o", "json"));
+            assertEquals("store.locked", delete.json().get("error").asText());
+            assertEquals(3, versions("governance", "db/gov-1/").size(), "nothing deleted");
+            // what GOVERNANCE is for: someone granted s3:BypassGovernanceRetention (here the root owner) can still remove it
+            owner.deleteObject(b -> b.bucket("governance").key("db/gov-1/archive.dump").versionId(archive.versionId())
+                    .bypassGovernanceRetention(true));
+            assertEquals(2, versions("governance", "db/gov-1/").size());
+        }
+    }
+
+    @Test
+    void aBucketWithoutObjectLockIsRefusedBeforeAnythingIsWritten(@TempDir Path dir) {
+        s3.createBucket("no-lock", false);
+        CliTest.Run refused = seal("s3://no-lock/p", "x-1", "--object-lock-mode", "COMPLIANCE", "--object-lock-days", "7");
+        assertEquals(1, refused.exit());
+        assertEquals("store.lock-unsupported", refused.json().get("error").asText());
+        assertTrue(refused.json().get("message").asText().contains("nothing was written"), refused.stdout());
+        try (S3Client owner = s3.client()) {
+            assertTrue(owner.listObjectsV2(b -> b.bucket("no-lock")).contents().isEmpty(), "nothing written");
+        }
+        CliTest.Run file = CliTest.run("seal", "--db", db, "--tag", "x-1", "--store", "file:" + dir, "-o", "json",
+                "--object-lock-mode", "GOVERNANCE", "--object-lock-days", "7");
+        assertEquals("store.lock-unsupported", file.json().get("error").asText(), "a directory cannot lock");
+        assertFalse(Files.exists(dir.resolve("x-1")));
+        CliTest.Run half = seal("s3://no-lock/p", "x-2", "--object-lock-mode", "COMPLIANCE");
+        assertEquals(2, half.exit(), "mode without days is a usage error");
+    }
+
+    @Test
+    void pruneKeepsLockedNewestProvenProtectedAndInProgressRemovesTheRestAndDryRunChangesNothing() throws Exception {
+        s3.createBucket("retention", true);
+        String store = "s3://retention/p";
+        assertEquals(0, seal(store, "a-old").exit());
+        assertEquals(0, seal(store, "b-proven").exit());
+        assertEquals(0, CliTest.run(s3(store, "drill", "--tag", "b-proven")).exit());
+        assertEquals(0, seal(store, "c-locked", "--object-lock-mode", "COMPLIANCE", "--object-lock-days", "1").exit());
+        assertEquals(0, seal(store, "d-old").exit());
+        assertEquals(0, seal(store, "e-protected").exit());
+        assertEquals(0, seal(store, "f-newest").exit());
+        try (S3Client owner = s3.client()) {
+            // a seal still running: its archive, no manifest yet
+            owner.putObject(b -> b.bucket("retention").key("p/g-running/archive.dump"), RequestBody.fromString("partial"));
+        }
+        Map<String, String> before = snapshot("retention");
+        CliTest.Run dry = CliTest.run(s3(store, "prune", "--keep-last", "1", "--protect", "e-protected", "--dry-run", "-o", "json"));
+        assertEquals(0, dry.exit(), dry.stdout() + dry.stderr());
+        assertEquals(before, snapshot("retention"), "--dry-run changes nothing");
+        assertTrue(dry.json().get("dryRun").asBoolean());
+        assertEquals(List.of("d-old", "a-old"), tags(dry.json().get("removed")));
+        Map<String, String> reasons = new TreeMap<>();
+        dry.json().get("kept").forEach(k -> reasons.put(k.get("tag").asText(), k.get("reason").asText()));
+        assertEquals(Map.of("b-proven", "newest-proven", "c-locked", "locked", "e-protected", "protected",
+                "f-newest", "keep-last", "g-running", "in-progress"), reasons);
+        JsonNode locked = java.util.stream.StreamSupport.stream(dry.json().get("kept").spliterator(), false)
+                .filter(k -> k.get("tag").asText().equals("c-locked")).findFirst().orElseThrow();
+        assertNotNull(locked.get("retainUntil"), "a locked one is reported with its retain-until");
+
+        CliTest.Run pruned = CliTest.run(s3(store, "prune", "--keep-last", "1", "--protect", "e-protected", "-o", "json"));
+        assertEquals(0, pruned.exit(), pruned.stdout());
+        assertEquals(List.of("d-old", "a-old"), tags(pruned.json().get("removed")));
+        assertTrue(versions("retention", "p/a-old/").isEmpty() && versions("retention", "p/d-old/").isEmpty());
+        for (String kept : List.of("b-proven", "c-locked", "e-protected", "f-newest", "g-running")) {
+            assertFalse(versions("retention", "p/" + kept + "/").isEmpty(), kept + " kept");
+        }
+        // the lock holds even when retention no longer wants the checkpoint: kept, reported, retried later
+        Thread.sleep(1100);
+        CliTest.Run maxAge = CliTest.run(s3(store, "prune", "--max-age", "1s", "-o", "json"));
+        assertEquals(0, maxAge.exit(), maxAge.stdout());
+        assertTrue(tags(maxAge.json().get("removed")).containsAll(List.of("e-protected", "f-newest")), maxAge.stdout());
+        assertFalse(versions("retention", "p/c-locked/").isEmpty(), "locked: never removed");
+        assertFalse(versions("retention", "p/b-proven/").isEmpty(), "the newest proven: never removed");
+        assertEquals(1, CliTest.run(s3(store, "prune", "-o", "json")).exit() == 2 ? 1 : 0, "prune without a rule is refused");
+    }
+
+    private static List<String> tags(JsonNode array) {
+        List<String> tags = new ArrayList<>();
+        array.forEach(n -> tags.add(n.get("tag").asText()));
+        return tags;
+    }
+}
