@@ -265,6 +265,99 @@ class ImmutabilityTest {
         assertEquals(1, CliTest.run(s3(store, "prune", "-o", "json")).exit() == 2 ? 1 : 0, "prune without a rule is refused");
     }
 
+    private static byte[] get(S3Client c, String bucket, String key) {
+        return c.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
+    }
+
+    private static void put(S3Client c, String bucket, String key, byte[] data) {
+        c.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(data));
+    }
+
+    @Test
+    void aConfiguredVerifyKeyRefusesAlteredReplacedCopiedAndUnsignedManifestsAndPassesGoodOnes(@TempDir Path keys) throws Exception {
+        s3.createBucket("signed", false);
+        String store = "s3://signed/app";
+        Path key = keys.resolve("seal.key");
+        CliTest.Run keygen = CliTest.run("keygen", "--out", key.toString());
+        assertEquals(0, keygen.exit(), keygen.stderr());
+        String pub = key + ".pub";
+        assertTrue(Files.readString(Path.of(pub)).startsWith("-----BEGIN PUBLIC KEY-----"));
+        assertEquals(2, CliTest.run("keygen", "--out", key.toString()).exit(), "keys are never overwritten");
+        assertEquals(0, CliTest.run("keygen", "--out", keys.resolve("other.key").toString()).exit());
+
+        CliTest.Run sealed = seal(store, "good", "--signing-key", key.toString());
+        assertEquals(0, sealed.exit(), sealed.stderr());
+        assertTrue(sealed.json().get("signed").asBoolean());
+        assertEquals(0, seal(store, "good-2", "--signing-key", key.toString()).exit());
+        for (String tag : List.of("altered", "replaced", "unsigned-now", "copied")) {
+            assertEquals(0, seal(store, tag, "--signing-key", key.toString()).exit());
+        }
+        assertEquals(0, seal(store, "never-signed").exit());
+
+        // a good one passes every reader
+        CliTest.Run drill = CliTest.run(s3(store, "drill", "--tag", "good", "--verify-key", pub, "-o", "json"));
+        assertEquals(0, drill.exit(), drill.stdout() + drill.stderr());
+        CliTest.Run show = CliTest.run(s3(store, "show", "--tag", "good", "--verify-key", pub));
+        assertEquals(0, show.exit(), show.stderr());
+        assertTrue(show.stdout().contains("signature   verified"), show.stdout());
+        assertEquals(0, CliTest.run(s3(store, "diff", "--tag", "good", "--db", db, "--verify-key", pub)).exit());
+
+        try (S3Client attacker = s3.client()) {   // write access to the bucket, not the private key
+            // altered: one more row in the ledger
+            Manifest m = Json.read(get(attacker, "signed", "app/altered/manifest.json"), Manifest.class);
+            byte[] altered = new String(get(attacker, "signed", "app/altered/manifest.json"), StandardCharsets.UTF_8)
+                    .replace("\"totalRows\" : " + m.ledger().totalRows(), "\"totalRows\" : " + (m.ledger().totalRows() + 1))
+                    .getBytes(StandardCharsets.UTF_8);
+            assertFalse(java.util.Arrays.equals(altered, get(attacker, "signed", "app/altered/manifest.json")));
+            put(attacker, "signed", "app/altered/manifest.json", altered);
+            // replaced: another database's archive with a manifest made to match it (sha256 and all)
+            Fixtures.sql(pg.target("postgres"), "CREATE DATABASE other");
+            Fixtures.sql(pg.target("other"), "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1)");
+            CliTest.Run evil = CliTest.run(s3("s3://signed/evil", "seal", "--db", db.replace("/app", "/other"), "--tag", "replaced"));
+            assertEquals(0, evil.exit(), evil.stderr());
+            put(attacker, "signed", "app/replaced/archive.dump", get(attacker, "signed", "evil/replaced/archive.dump"));
+            put(attacker, "signed", "app/replaced/manifest.json", get(attacker, "signed", "evil/replaced/manifest.json"));
+            // unsigned now: the signature removed
+            attacker.deleteObject(b -> b.bucket("signed").key("app/unsigned-now/manifest.sig"));
+            // copied: a validly signed manifest (and its signature and archive) of another tag
+            for (String f : List.of("archive.dump", "manifest.json", "manifest.sig")) {
+                put(attacker, "signed", "app/copied/" + f, get(attacker, "signed", "app/good-2/" + f));
+            }
+        }
+        Map<String, String> expected = Map.of("altered", "manifest.signature-invalid", "replaced", "manifest.signature-invalid",
+                "unsigned-now", "manifest.unsigned", "copied", "manifest.signature-invalid", "never-signed", "manifest.unsigned");
+        for (var e : expected.entrySet()) {
+            for (String command : List.of("show", "drill")) {
+                CliTest.Run refused = CliTest.run(s3(store, command, "--tag", e.getKey(), "--verify-key", pub, "-o", "json"));
+                assertEquals(1, refused.exit(), command + " " + e.getKey() + ": " + refused.stdout());
+                assertEquals(e.getValue(), refused.json().get("error").asText(), command + " " + e.getKey() + ": " + refused.stdout());
+            }
+        }
+        CliTest.Run restore = CliTest.run(s3(store, "restore", "--tag", "altered", "--table", "public.orders", "--target", db,
+                "--verify-key", pub, "-o", "json"));
+        assertEquals("manifest.signature-invalid", restore.json().get("error").asText(), restore.stdout());
+        CliTest.Run diff = CliTest.run(s3(store, "diff", "--tag", "replaced", "--db", db, "--verify-key", pub, "-o", "json"));
+        assertEquals("manifest.signature-invalid", diff.json().get("error").asText(), diff.stdout());
+        // a signature by another key is no signature of ours
+        CliTest.Run otherKey = CliTest.run(s3(store, "show", "--tag", "good", "--verify-key", keys.resolve("other.key.pub").toString(),
+                "-o", "json"));
+        assertEquals("manifest.signature-invalid", otherKey.json().get("error").asText());
+
+        // list marks them untrusted and shows nothing they claim; prune leaves them alone and says why
+        CliTest.Run list = CliTest.run(s3(store, "list", "--verify-key", pub, "-o", "json"));
+        Map<String, String> states = new TreeMap<>();
+        list.json().get("checkpoints").forEach(c -> states.put(c.get("tag").asText(), c.get("state").asText()));
+        assertEquals(Map.of("good", "proven", "good-2", "sealed", "altered", "untrusted", "replaced", "untrusted",
+                "unsigned-now", "untrusted", "copied", "untrusted", "never-signed", "untrusted"), states);
+        CliTest.Run prune = CliTest.run(s3(store, "prune", "--keep-last", "0", "--verify-key", pub, "-o", "json"));
+        assertEquals(1, prune.exit(), prune.stdout());
+        Map<String, String> failed = new TreeMap<>();
+        prune.json().get("failed").forEach(f -> failed.put(f.get("tag").asText(), f.get("code").asText()));
+        assertEquals(new TreeMap<>(expected), failed);
+        assertEquals(List.of("good-2"), tags(prune.json().get("removed")), "only trusted, unproven ones go");
+        assertFalse(versions("signed", "app/altered/").isEmpty(), "an untrusted checkpoint is not removed");
+    }
+
     private static List<String> tags(JsonNode array) {
         List<String> tags = new ArrayList<>();
         array.forEach(n -> tags.add(n.get("tag").asText()));
