@@ -358,6 +358,42 @@ class ImmutabilityTest {
         assertFalse(versions("signed", "app/altered/").isEmpty(), "an untrusted checkpoint is not removed");
     }
 
+    @Test
+    void serverSideEncryptionGoesOnEveryWriteAndIntoTheManifest() throws Exception {
+        s3.createBucket("encrypted", true);
+        try (io.pgcheckpoint.engine.RecordingProxy wire = new io.pgcheckpoint.engine.RecordingProxy(s3.port())) {
+            String[] where = {"--store", "s3://encrypted/kms", "--s3-endpoint", wire.endpoint(), "--s3-path-style", "--s3-region", "us-east-1"};
+            List<String> sealArgs = new ArrayList<>(List.of("seal", "--db", db, "--tag", "enc-1", "-o", "json", "--sse", "aws:kms",
+                    "--sse-kms-key-id", "key-4f3a", "--object-lock-mode", "GOVERNANCE", "--object-lock-days", "1"));
+            sealArgs.addAll(List.of(where));
+            CliTest.Run sealed = CliTest.run(sealArgs.toArray(String[]::new));
+            assertEquals(0, sealed.exit(), sealed.stdout() + sealed.stderr());
+            List<String> drillArgs = new ArrayList<>(List.of("drill", "--tag", "enc-1"));   // no --sse: the manifest's
+            drillArgs.addAll(List.of(where));
+            assertEquals(0, CliTest.run(drillArgs.toArray(String[]::new)).exit());
+            List<String> writes = new ArrayList<>();
+            for (var r : wire.requests()) {
+                String line = r.line();
+                boolean objectWrite = line.startsWith("PUT ") && !line.contains("partNumber=") && !line.contains("retention")
+                        || line.startsWith("POST ") && line.contains("?uploads");
+                if (objectWrite) {
+                    writes.add(line.split(" ")[1]);
+                    assertEquals("aws:kms", r.headers().get("x-amz-server-side-encryption"), line);
+                    assertEquals("key-4f3a", r.headers().get("x-amz-server-side-encryption-aws-kms-key-id"), line);
+                    assertEquals("GOVERNANCE", r.headers().get("x-amz-object-lock-mode"), line);
+                }
+            }
+            assertEquals(3, writes.stream().filter(w -> w.contains("/archive.dump") || w.contains("/manifest.json")
+                    || w.contains("/drill.json")).count(), "archive (multipart start), manifest, drill report: " + writes);
+            try (S3Client owner = s3.client()) {
+                Manifest m = Json.read(get(owner, "encrypted", "kms/enc-1/manifest.json"), Manifest.class);
+                assertEquals(new Manifest.Encryption("aws:kms", "key-4f3a"), m.encryption());
+            }
+        }
+        CliTest.Run wrong = seal("s3://encrypted/kms", "enc-2", "--sse", "AES256", "--sse-kms-key-id", "k");
+        assertEquals(2, wrong.exit(), "a KMS key id without aws:kms is a usage error");
+    }
+
     private static List<String> tags(JsonNode array) {
         List<String> tags = new ArrayList<>();
         array.forEach(n -> tags.add(n.get("tag").asText()));
