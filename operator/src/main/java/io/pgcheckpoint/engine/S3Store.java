@@ -102,6 +102,8 @@ public final class S3Store implements Store {
         HEAD("checking", "HeadObject", "s3:GetObject"),
         GET("reading", "GetObject", "s3:GetObject"),
         PUT("writing", "PutObject", "s3:PutObject"),
+        PUT_LOCKED("writing", "PutObject with Object Lock", "s3:PutObject and s3:PutObjectRetention"),
+        CREATE_UPLOAD_LOCKED("starting upload of", "CreateMultipartUpload with Object Lock", "s3:PutObject and s3:PutObjectRetention"),
         CREATE_UPLOAD("starting upload of", "CreateMultipartUpload", "s3:PutObject"),
         UPLOAD_PART("uploading part of", "UploadPart", "s3:PutObject"),
         COMPLETE_UPLOAD("completing upload of", "CompleteMultipartUpload", "s3:PutObject"),
@@ -271,7 +273,7 @@ public final class S3Store implements Store {
                 }
             }).uploadId();
         } catch (SdkException e) {
-            throw failure(Call.CREATE_UPLOAD, key, e);
+            throw failure(protection.lock() == null ? Call.CREATE_UPLOAD : Call.CREATE_UPLOAD_LOCKED, key, e);
         }
         return new MultipartUpload(key, objectKey, uploadId, protection.lock() != null);
     }
@@ -344,8 +346,9 @@ public final class S3Store implements Store {
                         b.checksumAlgorithm(ChecksumAlgorithm.CRC32);
                     }
                 }, RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length));
+                // a part's checksum goes into the completion only when the upload asked for checksums
                 return CompletedPart.builder().partNumber(partNumber).eTag(uploaded.eTag())
-                        .checksumCRC32(uploaded.checksumCRC32()).build();
+                        .checksumCRC32(checksummed ? uploaded.checksumCRC32() : null).build();
             });
         }
 
@@ -447,7 +450,7 @@ public final class S3Store implements Store {
             s3.putObject(b -> protectedPut(b.bucket(bucket).key(objectKey(key)).ifNoneMatch("*").contentType("application/json"),
                     protection.lock()), RequestBody.fromBytes(data));
         } catch (SdkException e) {
-            throw failure(Call.PUT, key, e);
+            throw failure(protection.lock() == null ? Call.PUT : Call.PUT_LOCKED, key, e);
         }
     }
 
@@ -458,14 +461,12 @@ public final class S3Store implements Store {
 
     @Override
     public void put(String key, byte[] data, Manifest.ObjectLock lock) {
-        if (lock != null) {
-            requireObjectLock();
-        }
+        // no GetObjectLockConfiguration first: the lock is the manifest's, so the bucket has Object Lock
         try {
             s3.putObject(b -> protectedPut(b.bucket(bucket).key(objectKey(key)).contentType("application/json"), lock),
                     RequestBody.fromBytes(data));
         } catch (SdkException e) {
-            throw failure(Call.PUT, key, e);
+            throw failure(lock == null ? Call.PUT : Call.PUT_LOCKED, key, e);
         }
     }
 
