@@ -39,7 +39,7 @@ final class ShowCommand extends StoreCommand implements Callable<Integer> {
             System.out.printf("lock        %s%n", m.objectLock() == null ? "none"
                     : m.objectLock().mode() + " until " + m.objectLock().retainUntil()
                             + (m.objectLock().holdsAt(java.time.Instant.now()) ? "" : " (expired)"));
-            System.out.printf("encryption  %s%n", m.encryption() == null ? "bucket default"
+            System.out.printf("encryption  %s%n", m.encryption() == null ? "none requested (an S3 bucket's default applies)"
                     : m.encryption().algorithm() + (m.encryption().kmsKeyId() == null ? "" : " key " + m.encryption().kmsKeyId()));
             System.out.printf("signature   %s%n", s.protection().verifyKey() != null ? "verified"
                     : s.exists(Manifest.key(tag, Manifest.SIGNATURE)) ? "present, not checked (no --verify-key)" : "none");

@@ -95,6 +95,24 @@ class PrunerTest {
                 new Store.Protection(null, new Manifest.Encryption("AES256", null), null))).code());
     }
 
+    /** An S3-compatible server without versions or Object Lock (S3Proxy): prune and delete still work, one version per object. */
+    @Test
+    void pruneAndDeleteOnAServerWithoutVersioningOrObjectLock(@TempDir Path dir) throws Exception {
+        try (TestS3 s3 = new TestS3(dir)) {
+            s3.createBucket("plain");
+            try (Store store = Stores.open("s3://plain/p", s3.settings())) {
+                checkpoint(store, "old", NOW.minus(Duration.ofDays(3)), null);
+                checkpoint(store, "new", NOW.minus(Duration.ofDays(1)), true);
+                Pruner pruner = new Pruner(store, Progress.SILENT, () -> NOW);
+                PruneResult r = pruner.prune(new Pruner.Rule(null, Duration.ofDays(2), Set.of(), false));
+                assertEquals(Map.of("old", "REMOVED", "new", "newest-proven"), reasons(r));
+                assertEquals(List.of("new"), store.listTags());
+                assertEquals(3, pruner.delete("new").objects());
+                assertEquals(List.of(), store.listTags());
+            }
+        }
+    }
+
     /** Keys made by OpenSSL work, and ours are what OpenSSL reads: no private format of our own. */
     @Test
     void keysAreTheStandardPemFormsOpensslWritesAndReads(@TempDir Path dir) throws Exception {
