@@ -14,6 +14,7 @@ K8S_VERSION="v1.34.4"
 HELM_VERSION="v3.19.5"          # must match helm/go.mod
 PROMETHEUS_VERSION="v3.16.0"    # promtool; promtool/go.mod pins Go module version v0.316.0
 ARGOCD_VERSION="v3.5.3"         # must match argocd-lua/go.mod
+VERSITYGW_VERSION="v1.8.0"      # the engine tests' S3 server with Object Lock; must match versitygw/go.mod
 DEBIAN_SUITE="bookworm"       # the host's suite: postgres:15 and the host's own PostgreSQL
 PG_MAJOR="15"
 # PostgreSQL majors the testbed has images of, each from the Debian suite that
@@ -34,6 +35,8 @@ src_key() { # files... -> 12 hex digits
 }
 PROMTOOL_BIN="$CACHE/promtool-$PROMETHEUS_VERSION-$(src_key "$TESTBED_DIR/promtool/go.mod" "$TESTBED_DIR/promtool/go.sum")/bin"
 ARGOCD_LUA_BIN="$CACHE/argocd-lua-$ARGOCD_VERSION-$(src_key "$TESTBED_DIR/argocd-lua/go.mod" "$TESTBED_DIR/argocd-lua/go.sum" "$TESTBED_DIR/argocd-lua/main.go")/bin"
+# The engine tests find it at this path too (TestLockS3 computes the same key from the same files).
+VERSITYGW_BIN="$CACHE/versitygw-$VERSITYGW_VERSION-$(src_key "$TESTBED_DIR/versitygw/go.mod" "$TESTBED_DIR/versitygw/go.sum")/bin"
 IMAGE_CACHE="$CACHE/images"
 KUBE_API_TEST_DIR="${KUBE_API_TEST_DIR:-$CACHE/kubeapitest}"
 STATE="${PGCK_TESTBED_STATE:-/var/lib/pgcheckpoint-testbed}"

@@ -36,7 +36,20 @@ final class ListCommand extends StoreCommand implements Callable<Integer> {
                     rows.add(row);
                     continue;
                 }
-                Manifest m = Json.read(manifestBytes.get(), Manifest.class);
+                Manifest m;
+                try {
+                    m = io.pgcheckpoint.engine.Archives.trusted(s, tag, manifestBytes.get());
+                } catch (io.pgcheckpoint.engine.CheckpointException e) {
+                    if (!e.code().startsWith("manifest.") && !e.code().equals("store.corrupt-json")) {
+                        throw e;
+                    }
+                    // refused, not shown: nothing of an untrusted or unreadable manifest is taken for true
+                    row.put("state", e.code().equals("store.corrupt-json") ? "corrupt" : "untrusted");
+                    row.put("error", e.code());
+                    row.put("message", e.getMessage());
+                    rows.add(row);
+                    continue;
+                }
                 Optional<DrillReport> drill = s.read(Manifest.key(tag, Manifest.DRILL)).map(b -> Json.read(b, DrillReport.class));
                 row.put("state", drill.map(d -> d.proven() ? "proven" : "drill-failed").orElse("sealed"));
                 row.put("sealedAt", m.snapshotTime().toString());
@@ -44,6 +57,13 @@ final class ListCommand extends StoreCommand implements Callable<Integer> {
                 row.put("bytes", m.archive().bytes());
                 row.put("tables", m.ledger().tableCount());
                 row.put("rows", m.ledger().totalRows());
+                if (m.objectLock() != null) {
+                    row.put("lockMode", m.objectLock().mode());
+                    row.put("retainUntil", m.objectLock().retainUntil().toString());
+                }
+                if (m.encryption() != null) {
+                    row.put("encryption", m.encryption().algorithm());
+                }
                 rows.add(row);
             }
             Map<String, Object> json = new LinkedHashMap<>();
@@ -55,13 +75,16 @@ final class ListCommand extends StoreCommand implements Callable<Integer> {
                 System.out.println(Json.compact(json));
                 return 0;
             }
-            System.out.printf("%-32s %-13s %-22s %-12s %10s %8s %12s%n", "TAG", "STATE", "SEALED", "COMMIT", "SIZE", "TABLES", "ROWS");
+            System.out.printf("%-32s %-13s %-22s %-12s %10s %8s %12s  %s%n", "TAG", "STATE", "SEALED", "COMMIT", "SIZE", "TABLES", "ROWS",
+                    "LOCKED UNTIL");
             for (Map<String, Object> r : rows) {
                 Object bytes = r.get("bytes");
-                System.out.printf("%-32s %-13s %-22s %-12s %10s %8s %12s%n", r.get("tag"), r.get("state"),
+                System.out.printf("%-32s %-13s %-22s %-12s %10s %8s %12s  %s%n", r.get("tag"), r.get("state"),
                         r.getOrDefault("sealedAt", "-").toString().replaceFirst("\\.\\d+Z$", "Z"),
                         abbreviate((String) r.get("commit")), bytes == null ? "-" : Sizes.human((Long) bytes),
-                        r.getOrDefault("tables", "-"), r.getOrDefault("rows", "-"));
+                        r.getOrDefault("tables", "-"), r.getOrDefault("rows", "-"),
+                        r.containsKey("retainUntil") ? r.get("retainUntil") + " (" + r.get("lockMode") + ")"
+                                : r.containsKey("error") ? r.get("error") : "-");
             }
             if (rows.isEmpty()) {
                 System.out.println("(no checkpoints in " + s.uri() + ")");

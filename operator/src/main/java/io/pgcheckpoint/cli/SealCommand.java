@@ -46,17 +46,66 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
                     "A statement holding a conflicting lock longer fails the seal with lock.timeout, naming it."})
     String lockWaitTimeout;
 
+    @Option(names = "--object-lock-mode", paramLabel = "GOVERNANCE|COMPLIANCE", defaultValue = "${env:PGCHECKPOINT_OBJECT_LOCK_MODE}",
+            description = {"S3 Object Lock of every object of the checkpoint, with --object-lock-days (env PGCHECKPOINT_OBJECT_LOCK_MODE).",
+                    "The bucket must have Object Lock enabled, else store.lock-unsupported before anything is written."})
+    String objectLockMode;
+
+    @Option(names = "--object-lock-days", paramLabel = "N", defaultValue = "${env:PGCHECKPOINT_OBJECT_LOCK_DAYS}",
+            description = "Days from now until which no version of the checkpoint can be deleted or overwritten (env PGCHECKPOINT_OBJECT_LOCK_DAYS).")
+    Integer objectLockDays;
+
+    /** Tests only: a retention in seconds, since a day is too long to wait for its end. */
+    @Option(names = "--object-lock-seconds", hidden = true)
+    Integer objectLockSeconds;
+
+    @Option(names = "--signing-key", paramLabel = "PEM-FILE", defaultValue = "${env:PGCHECKPOINT_SIGNING_KEY_FILE}",
+            description = "Ed25519 private key (PKCS#8 PEM) to sign the manifest with, stored as <tag>/manifest.sig (env PGCHECKPOINT_SIGNING_KEY_FILE).")
+    java.nio.file.Path signingKey;
+
+    @Override
+    Store.Protection protection(Store s) {
+        return super.protection(s).withLock(objectLock());
+    }
+
+    private Manifest.ObjectLock objectLock() {
+        boolean mode = !blank(objectLockMode);
+        boolean period = objectLockDays != null || objectLockSeconds != null;
+        if (!mode && !period) {
+            return null;
+        }
+        if (!mode || !period) {
+            throw new io.pgcheckpoint.engine.CheckpointException("usage.object-lock",
+                    "--object-lock-mode and --object-lock-days go together: give both, or neither");
+        }
+        String m = objectLockMode.strip().toUpperCase(java.util.Locale.ROOT);
+        if (!Manifest.ObjectLock.MODES.contains(m)) {
+            throw new io.pgcheckpoint.engine.CheckpointException("usage.object-lock",
+                    "--object-lock-mode must be GOVERNANCE or COMPLIANCE, got '" + objectLockMode + "'");
+        }
+        java.time.Duration retention = objectLockSeconds != null ? java.time.Duration.ofSeconds(objectLockSeconds)
+                : java.time.Duration.ofDays(objectLockDays);
+        if (retention.isZero() || retention.isNegative()) {
+            throw new io.pgcheckpoint.engine.CheckpointException("usage.object-lock", "--object-lock-days must be at least 1");
+        }
+        // fixed once: the archive, the signature, the manifest and the drill report share it
+        return new Manifest.ObjectLock(m, java.time.Instant.now().plus(retention).truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+    }
+
     @Override
     public Integer call() {
+        java.security.PrivateKey key = signingKey == null ? null : io.pgcheckpoint.engine.Signatures.privateKey(signingKey);
         try (Store s = openStore()) {
-            Manifest m = new Sealer(PgTools.locate(), output.progress())
+            Manifest m = new Sealer(PgTools.locate(), output.progress()).signingWith(key)
                     .seal(new Sealer.Request(db(db), s, tag, commit, reason, io.pgcheckpoint.engine.Compression.parse(compress),
                             new io.pgcheckpoint.engine.Exclusions(excludeSchemas, excludeTables))
                             .withLimits(new Sealer.Limits(positive("--lock-wait-timeout", lockWaitTimeout),
                                     positive("--timeout", timeout))));
-            SealResult json = SealResult.of(m, s.uri(Manifest.key(m.tag(), m.archive().file())));
-            output.result(json, () -> System.out.printf("sealed %s: %s, %d tables, %d rows, sha256 %s%n",
-                    json.archive(), json.size(), json.tables(), json.rows(), json.sha256()));
+            SealResult json = SealResult.of(m, s.uri(Manifest.key(m.tag(), m.archive().file())), key != null);
+            output.result(json, () -> System.out.printf("sealed %s: %s, %d tables, %d rows, sha256 %s%s%s%n",
+                    json.archive(), json.size(), json.tables(), json.rows(), json.sha256(),
+                    json.retainUntil() == null ? "" : ", locked (" + json.lockMode() + ") until " + json.retainUntil(),
+                    json.signed() ? ", signed" : ""));
             return 0;
         }
     }

@@ -36,6 +36,13 @@ final class ShowCommand extends StoreCommand implements Callable<Integer> {
                     Sizes.human(m.archive().bytes()), m.archive().sha256());
             System.out.printf("snapshot    %s of %s (PostgreSQL %s, %s)%n", m.snapshotTime(), m.database(), m.serverVersion(), m.pgDumpVersion());
             System.out.printf("commit      %s%n", m.commit() == null ? "-" : m.commit());
+            System.out.printf("lock        %s%n", m.objectLock() == null ? "none"
+                    : m.objectLock().mode() + " until " + m.objectLock().retainUntil()
+                            + (m.objectLock().holdsAt(java.time.Instant.now()) ? "" : " (expired)"));
+            System.out.printf("encryption  %s%n", m.encryption() == null ? "none requested (an S3 bucket's default applies)"
+                    : m.encryption().algorithm() + (m.encryption().kmsKeyId() == null ? "" : " key " + m.encryption().kmsKeyId()));
+            System.out.printf("signature   %s%n", s.protection().verifyKey() != null ? "verified"
+                    : s.exists(Manifest.key(tag, Manifest.SIGNATURE)) ? "present, not checked (no --verify-key)" : "none");
             System.out.printf("drill       %s%n", drill.map(d -> d.proven()
                     ? "PROVEN at " + d.drilledAt() + " (" + d.tablesChecked() + " tables, " + d.rowsChecked() + " rows)"
                     : "FAILED at " + d.drilledAt() + (d.failure() != null ? ": " + d.failure()

@@ -17,12 +17,29 @@ public final class Archives {
     public static Manifest manifest(Store store, String tag) {
         Tags.check(tag);
         return store.read(Manifest.key(tag, Manifest.MANIFEST))
-                .map(bytes -> Json.read(bytes, Manifest.class))
+                .map(bytes -> trusted(store, tag, bytes))
                 .orElseThrow(() -> store.exists(Manifest.key(tag, Manifest.ARCHIVE))
                         ? new CheckpointException("checkpoint.incomplete", "checkpoint '" + tag + "' in " + store.uri()
                                 + " has an archive but no manifest: it was never sealed completely and cannot be trusted")
                         : new CheckpointException("checkpoint.not-found", "no checkpoint '" + tag + "' in " + store.uri()
                                 + ": check the tag, or list the store with 'pgcheckpoint list --store " + store.uri() + "'"));
+    }
+
+    /**
+     * Parses manifest bytes read from {@code tag}, first checking their signature when the store
+     * has a verify key: a signed manifest of another tag copied here is refused too.
+     */
+    public static Manifest trusted(Store store, String tag, byte[] bytes) {
+        java.security.PublicKey key = store.protection().verifyKey();
+        if (key != null) {
+            Signatures.check(store, tag, bytes, key);
+        }
+        Manifest m = Json.read(bytes, Manifest.class);
+        if (key != null && !tag.equals(m.tag())) {
+            throw new CheckpointException("manifest.signature-invalid", "the signed manifest under '" + tag + "' in " + store.uri()
+                    + " belongs to checkpoint '" + m.tag() + "': it was copied here and must not be restored");
+        }
+        return m;
     }
 
     /**

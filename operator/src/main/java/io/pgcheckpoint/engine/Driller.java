@@ -217,7 +217,7 @@ public final class Driller {
         DrillReport report = new DrillReport(manifest.tag(), mismatches.isEmpty(), Instant.now(), serverVersion,
                 pgRestoreVersion, manifest.ledger().tableCount(), rows, manifest.ledger().largeObjects(), largeObjects,
                 mismatches, downloadMillis, restoreMillis, countMillis, Sealer.millisSince(started), null, views, notes);
-        store.put(Manifest.key(manifest.tag(), Manifest.DRILL), Json.bytes(report));
+        writeReport(store, manifest, report);
         progress.step(report.proven()
                 ? "PROVEN: " + report.tablesChecked() + " tables, " + rows + " rows match the ledger"
                         + (views == 0 ? "" : "; " + views + " materialized view(s) refreshed")
@@ -312,7 +312,7 @@ public final class Driller {
         DrillReport report = new DrillReport(manifest.tag(), false, Instant.now(), null, null, 0, 0,
                 manifest.ledger().largeObjects(), 0, List.of(), 0, 0, 0, 0, e.getMessage(), 0, List.of());
         try {
-            store.put(Manifest.key(manifest.tag(), Manifest.DRILL), Json.bytes(report));
+            writeReport(store, manifest, report);
         } catch (CheckpointException ignored) {
             // the drill's own failure is what the caller must see
         }
@@ -332,5 +332,18 @@ public final class Driller {
         } catch (IOException ignored) {
             // temporary files only
         }
+    }
+
+    /**
+     * drill.json gets the checkpoint's own Object Lock (while it still holds: a retain-until
+     * in the past cannot be set) and, unless the command gives its own, its encryption.
+     */
+    static void writeReport(Store store, Manifest manifest, DrillReport report) {
+        if (store.protection().encryption() == null && manifest.encryption() != null) {
+            store.protect(store.protection().withEncryption(manifest.encryption()));
+        }
+        Manifest.ObjectLock lock = manifest.objectLock() != null && manifest.objectLock().holdsAt(Instant.now().plusSeconds(5))
+                ? manifest.objectLock() : null;
+        store.put(Manifest.key(manifest.tag(), Manifest.DRILL), Json.bytes(report), lock);
     }
 }

@@ -201,6 +201,87 @@ public final class FileStore implements Store {
         }
     }
 
+    private Protection protection = Protection.NONE;
+
+    /**
+     * A directory cannot keep a lock against its own owner, so a lock asked of a file: store is
+     * refused rather than pretended; encryption at rest is the file system's (or the disk's).
+     */
+    @Override
+    public void protect(Protection p) {
+        if (p.lock() != null) {
+            throw lockUnsupported();
+        }
+        if (p.encryption() != null) {
+            throw new CheckpointException("store.sse-unsupported", "server-side encryption (--sse " + p.encryption().algorithm()
+                    + ") is an S3 setting and " + uri() + " is a directory: encrypt its file system instead, or use an S3 store");
+        }
+        this.protection = p;
+    }
+
+    private CheckpointException lockUnsupported() {
+        return new CheckpointException("store.lock-unsupported", uri() + " is a directory, which cannot lock a checkpoint "
+                + "against deletion (anyone who can write it can delete it); nothing was written: use an S3 bucket with "
+                + "Object Lock enabled for --object-lock-mode, or leave the lock options out");
+    }
+
+    @Override
+    public Protection protection() {
+        return protection;
+    }
+
+    @Override
+    public void put(String key, byte[] data, Manifest.ObjectLock lock) {
+        if (lock != null) {
+            throw lockUnsupported();
+        }
+        put(key, data);
+    }
+
+    @Override
+    public List<Version> versions(String tag) {
+        Path dir = resolve(tag);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).sorted().map(f -> {
+                try {
+                    return new Version(root.relativize(f).toString(), null, false,
+                            Files.getLastModifiedTime(f).toInstant(), null);
+                } catch (IOException e) {
+                    throw new CheckpointException("store.read", "cannot read " + f + ": " + e.getMessage(), e);
+                }
+            }).toList();
+        } catch (IOException e) {
+            throw new CheckpointException("store.read", "cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void deleteVersion(Version version) {
+        Path file = resolve(version.key());
+        delete(version.key());
+        try {
+            // the tag's directory goes with its last file, so that list no longer shows the tag
+            for (Path d = file.getParent(); d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
+                try (Stream<Path> left = Files.list(d)) {
+                    if (left.findAny().isPresent()) {
+                        break;
+                    }
+                }
+                Files.deleteIfExists(d);
+            }
+        } catch (IOException e) {
+            throw new CheckpointException("store.write", "cannot remove the directory of " + uri(version.key()) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Optional<Manifest.ObjectLock> lock(String key) {
+        return Optional.empty();
+    }
+
     @Override
     public void close() {
     }

@@ -23,13 +23,45 @@ public record Manifest(
         LedgerSummary ledger,
         Timings timings,
         /** What the dump left out on purpose; null when nothing was. */
-        Exclusions excluded) {
+        Exclusions excluded,
+        /** The S3 Object Lock every object of this checkpoint was written with; null when none (and in older manifests). */
+        ObjectLock objectLock,
+        /** The server-side encryption every object of this checkpoint was written with; null when none. */
+        Encryption encryption) {
+
+    /** A manifest without Object Lock or server-side encryption, as every manifest before them. */
+    public Manifest(int formatVersion, String tag, String commit, String reason, String database, Instant createdAt,
+                    Instant snapshotTime, String serverVersion, Integer serverMajor, String pgDumpVersion, Archive archive,
+                    LedgerSummary ledger, Timings timings, Exclusions excluded) {
+        this(formatVersion, tag, commit, reason, database, createdAt, snapshotTime, serverVersion, serverMajor,
+                pgDumpVersion, archive, ledger, timings, excluded, null, null);
+    }
 
     /** 2: materialized views listed apart from the counted tables; extension configuration tables counted with their filter. */
     public static final int FORMAT_VERSION = 2;
     public static final String ARCHIVE = "archive.dump";
     public static final String MANIFEST = "manifest.json";
     public static final String DRILL = "drill.json";
+    /** The Ed25519 signature of manifest.json's exact bytes, written just before it (docs/immutability.md). */
+    public static final String SIGNATURE = "manifest.sig";
+
+    /**
+     * S3 Object Lock of a checkpoint's objects: {@code mode} GOVERNANCE or COMPLIANCE, no version of
+     * them can be deleted or overwritten before {@code retainUntil}.
+     */
+    public record ObjectLock(String mode, Instant retainUntil) {
+        public static final java.util.List<String> MODES = java.util.List.of("GOVERNANCE", "COMPLIANCE");
+
+        /** Whether the lock still holds at {@code now}. */
+        public boolean holdsAt(Instant now) {
+            return retainUntil != null && retainUntil.isAfter(now);
+        }
+    }
+
+    /** S3 server-side encryption: {@code algorithm} AES256 or aws:kms, {@code kmsKeyId} only with aws:kms (null: the account's default key). */
+    public record Encryption(String algorithm, String kmsKeyId) {
+        public static final java.util.List<String> ALGORITHMS = java.util.List.of("AES256", "aws:kms");
+    }
 
     public record Archive(String file, long bytes, String sha256, String format, String compression) {
     }

@@ -22,7 +22,14 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.DeleteMarkerEntry;
+import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
+import software.amazon.awssdk.services.s3.model.ObjectLockEnabled;
+import software.amazon.awssdk.services.s3.model.ObjectVersion;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
@@ -95,12 +102,18 @@ public final class S3Store implements Store {
         HEAD("checking", "HeadObject", "s3:GetObject"),
         GET("reading", "GetObject", "s3:GetObject"),
         PUT("writing", "PutObject", "s3:PutObject"),
+        PUT_LOCKED("writing", "PutObject with Object Lock", "s3:PutObject and s3:PutObjectRetention"),
+        CREATE_UPLOAD_LOCKED("starting upload of", "CreateMultipartUpload with Object Lock", "s3:PutObject and s3:PutObjectRetention"),
         CREATE_UPLOAD("starting upload of", "CreateMultipartUpload", "s3:PutObject"),
         UPLOAD_PART("uploading part of", "UploadPart", "s3:PutObject"),
         COMPLETE_UPLOAD("completing upload of", "CompleteMultipartUpload", "s3:PutObject"),
         ABORT_UPLOAD("aborting upload of", "AbortMultipartUpload", "s3:AbortMultipartUpload"),
         LIST("listing", "ListObjectsV2", "s3:ListBucket"),
-        DELETE("deleting", "DeleteObject", "s3:DeleteObject");
+        DELETE("deleting", "DeleteObject", "s3:DeleteObject"),
+        DELETE_VERSION("deleting a version of", "DeleteObject", "s3:DeleteObjectVersion"),
+        LIST_VERSIONS("listing the versions of", "ListObjectVersions", "s3:ListBucketVersions"),
+        LOCK_CONFIG("reading the Object Lock configuration of", "GetObjectLockConfiguration", "s3:GetBucketObjectLockConfiguration"),
+        RETENTION("reading the retention of", "GetObjectRetention", "s3:GetObjectRetention");
 
         final String what;
         final String api;
@@ -176,7 +189,14 @@ public final class S3Store implements Store {
             return new CheckpointException("store.denied", call.what + " " + where + " was denied (" + refusal
                     + "): allow " + objects + grant, e);
         }
-        String resource = call == Call.LIST ? listing : call.action + " on " + objectResource();
+        String resource = call == Call.LIST || call == Call.LIST_VERSIONS ? listing.replace("s3:ListBucket", call.action)
+                : call == Call.LOCK_CONFIG ? call.action + " on arn:aws:s3:::" + bucket
+                : call.action + " on " + objectResource();
+        if (call == Call.DELETE_VERSION && "AccessDenied".equals(code) && e.getMessage() != null
+                && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("object lock")) {
+            return new CheckpointException("store.locked", call.what + " " + where + " was refused by the store: the version is "
+                    + "protected by Object Lock until its retain-until date", e);
+        }
         return new CheckpointException("store.denied", call.what + " " + where + " was denied (" + refusal + "): allow "
                 + resource + grant, e);
     }
@@ -243,11 +263,19 @@ public final class S3Store implements Store {
         String objectKey = objectKey(key);
         String uploadId;
         try {
-            uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(objectKey)).uploadId();
+            Manifest.ObjectLock lock = protection.lock();
+            uploadId = s3.createMultipartUpload(b -> {
+                b.bucket(bucket).key(objectKey);
+                encrypt(protection.encryption(), b::serverSideEncryption, b::ssekmsKeyId);
+                if (lock != null) {
+                    b.objectLockMode(lock.mode()).objectLockRetainUntilDate(lock.retainUntil())
+                            .checksumAlgorithm(ChecksumAlgorithm.CRC32);
+                }
+            }).uploadId();
         } catch (SdkException e) {
-            throw failure(Call.CREATE_UPLOAD, key, e);
+            throw failure(protection.lock() == null ? Call.CREATE_UPLOAD : Call.CREATE_UPLOAD_LOCKED, key, e);
         }
-        return new MultipartUpload(key, objectKey, uploadId);
+        return new MultipartUpload(key, objectKey, uploadId, protection.lock() != null);
     }
 
     /** Parts are uploaded by one background thread while the next part fills. */
@@ -266,11 +294,14 @@ public final class S3Store implements Store {
         private int filled;
         private Future<CompletedPart> inFlight;
         private boolean finished;
+        /** AWS wants a checksum on every part of an object written with a lock (Content-MD5 or a flexible checksum). */
+        private final boolean checksummed;
 
-        MultipartUpload(String key, String objectKey, String uploadId) {
+        MultipartUpload(String key, String objectKey, String uploadId, boolean checksummed) {
             this.key = key;
             this.objectKey = objectKey;
             this.uploadId = uploadId;
+            this.checksummed = checksummed;
         }
 
         @Override
@@ -309,10 +340,15 @@ public final class S3Store implements Store {
             spare = data;
             filled = 0;
             inFlight = uploader.submit(() -> {
-                String etag = s3.uploadPart(b -> b.bucket(bucket).key(objectKey).uploadId(uploadId)
-                                .partNumber(partNumber).contentLength((long) length),
-                        RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length)).eTag();
-                return CompletedPart.builder().partNumber(partNumber).eTag(etag).build();
+                var uploaded = s3.uploadPart(b -> {
+                    b.bucket(bucket).key(objectKey).uploadId(uploadId).partNumber(partNumber).contentLength((long) length);
+                    if (checksummed) {
+                        b.checksumAlgorithm(ChecksumAlgorithm.CRC32);
+                    }
+                }, RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length));
+                // a part's checksum goes into the completion only when the upload asked for checksums
+                return CompletedPart.builder().partNumber(partNumber).eTag(uploaded.eTag())
+                        .checksumCRC32(checksummed ? uploaded.checksumCRC32() : null).build();
             });
         }
 
@@ -411,19 +447,197 @@ public final class S3Store implements Store {
     public void putNew(String key, byte[] data) {
         refuseExisting(key);
         try {
-            s3.putObject(b -> b.bucket(bucket).key(objectKey(key)).ifNoneMatch("*").contentType("application/json"),
-                    RequestBody.fromBytes(data));
+            s3.putObject(b -> protectedPut(b.bucket(bucket).key(objectKey(key)).ifNoneMatch("*").contentType("application/json"),
+                    protection.lock()), RequestBody.fromBytes(data));
         } catch (SdkException e) {
-            throw failure(Call.PUT, key, e);
+            throw failure(protection.lock() == null ? Call.PUT : Call.PUT_LOCKED, key, e);
         }
     }
 
     @Override
     public void put(String key, byte[] data) {
+        put(key, data, protection.lock());
+    }
+
+    @Override
+    public void put(String key, byte[] data, Manifest.ObjectLock lock) {
+        // no GetObjectLockConfiguration first: the lock is the manifest's, so the bucket has Object Lock
         try {
-            s3.putObject(b -> b.bucket(bucket).key(objectKey(key)).contentType("application/json"), RequestBody.fromBytes(data));
+            s3.putObject(b -> protectedPut(b.bucket(bucket).key(objectKey(key)).contentType("application/json"), lock),
+                    RequestBody.fromBytes(data));
         } catch (SdkException e) {
-            throw failure(Call.PUT, key, e);
+            throw failure(lock == null ? Call.PUT : Call.PUT_LOCKED, key, e);
+        }
+    }
+
+    private PutObjectRequest.Builder protectedPut(PutObjectRequest.Builder b, Manifest.ObjectLock lock) {
+        encrypt(protection.encryption(), b::serverSideEncryption, b::ssekmsKeyId);
+        if (lock != null) {
+            b.objectLockMode(lock.mode()).objectLockRetainUntilDate(lock.retainUntil()).checksumAlgorithm(ChecksumAlgorithm.CRC32);
+        }
+        return b;
+    }
+
+    private static void encrypt(Manifest.Encryption e, java.util.function.Consumer<String> algorithm,
+                                java.util.function.Consumer<String> kmsKeyId) {
+        if (e != null) {
+            algorithm.accept(e.algorithm());
+            if (e.kmsKeyId() != null) {
+                kmsKeyId.accept(e.kmsKeyId());
+            }
+        }
+    }
+
+    private Protection protection = Protection.NONE;
+    /** Whether the bucket has Object Lock enabled, once asked. */
+    private Boolean objectLockEnabled;
+
+    @Override
+    public void protect(Protection p) {
+        Manifest.ObjectLock lock = p.lock();
+        if (lock != null) {
+            if (!Manifest.ObjectLock.MODES.contains(lock.mode())) {
+                throw new CheckpointException("usage.object-lock", "Object Lock mode must be GOVERNANCE or COMPLIANCE, got '"
+                        + lock.mode() + "'");
+            }
+            if (lock.retainUntil() == null || !lock.retainUntil().isAfter(java.time.Instant.now())) {
+                throw new CheckpointException("usage.object-lock", "the Object Lock retain-until date must lie in the future, got "
+                        + lock.retainUntil());
+            }
+            requireObjectLock();
+        }
+        Manifest.Encryption e = p.encryption();
+        if (e != null) {
+            if (!Manifest.Encryption.ALGORITHMS.contains(e.algorithm())) {
+                throw new CheckpointException("usage.sse", "--sse must be AES256 or aws:kms, got '" + e.algorithm() + "'");
+            }
+            if (e.kmsKeyId() != null && !"aws:kms".equals(e.algorithm())) {
+                throw new CheckpointException("usage.sse", "--sse-kms-key-id goes with --sse aws:kms only, not " + e.algorithm());
+            }
+        }
+        this.protection = p;
+    }
+
+    @Override
+    public Protection protection() {
+        return protection;
+    }
+
+    /** Asks the bucket whether it has Object Lock enabled; refuses (store.lock-unsupported) when it has not. */
+    private void requireObjectLock() {
+        if (objectLockEnabled == null) {
+            try {
+                var config = s3.getObjectLockConfiguration(b -> b.bucket(bucket)).objectLockConfiguration();
+                objectLockEnabled = config != null && config.objectLockEnabled() == ObjectLockEnabled.ENABLED;
+            } catch (S3Exception e) {
+                String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+                if ("ObjectLockConfigurationNotFoundError".equals(code)
+                        || e.statusCode() == 404 && !"NoSuchBucket".equals(code) || e.statusCode() == 501) {
+                    objectLockEnabled = false;
+                } else {
+                    throw failure(Call.LOCK_CONFIG, null, e);
+                }
+            } catch (SdkException e) {
+                throw failure(Call.LOCK_CONFIG, null, e);
+            }
+        }
+        if (!objectLockEnabled) {
+            throw new CheckpointException("store.lock-unsupported", "bucket '" + bucket + "' at " + endpointDescription
+                    + " does not have Object Lock enabled, so the checkpoint cannot be locked; nothing was written: use a bucket "
+                    + "created with Object Lock (aws s3api create-bucket --object-lock-enabled-for-bucket, or enable it on a "
+                    + "versioned bucket with put-object-lock-configuration), or leave the lock options out");
+        }
+    }
+
+    @Override
+    public List<Version> versions(String tag) {
+        String tagPrefix = prefix + tag + "/";
+        List<Version> found = new ArrayList<>();
+        try {
+            for (ListObjectVersionsResponse page : s3.listObjectVersionsPaginator(b -> b.bucket(bucket).prefix(tagPrefix))) {
+                for (ObjectVersion v : page.versions()) {
+                    String key = v.key().substring(prefix.length());
+                    found.add(new Version(key, v.versionId(), false, v.lastModified(), lockOf(key, v.versionId())));
+                }
+                for (DeleteMarkerEntry m : page.deleteMarkers()) {
+                    found.add(new Version(m.key().substring(prefix.length()), m.versionId(), true, m.lastModified(), null));
+                }
+            }
+        } catch (S3Exception e) {
+            if (e.statusCode() == 501) {
+                return unversioned(tagPrefix);
+            }
+            throw failure(Call.LIST_VERSIONS, tag + "/", e);
+        } catch (SdkException e) {
+            throw failure(Call.LIST_VERSIONS, tag + "/", e);
+        }
+        return found;
+    }
+
+    /** For S3-compatible servers without ListObjectVersions: the objects, one version each. */
+    private List<Version> unversioned(String tagPrefix) {
+        List<Version> found = new ArrayList<>();
+        try {
+            for (ListObjectsV2Response page : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(tagPrefix))) {
+                for (S3Object o : page.contents()) {
+                    found.add(new Version(o.key().substring(prefix.length()), null, false, o.lastModified(), null));
+                }
+            }
+        } catch (SdkException e) {
+            throw failure(Call.LIST, null, e);
+        }
+        return found;
+    }
+
+    private Manifest.ObjectLock lockOf(String key, String versionId) {
+        if (objectLockEnabled == null) {
+            try {
+                requireObjectLock();
+            } catch (CheckpointException e) {
+                if (!e.code().equals("store.lock-unsupported")) {
+                    throw e;
+                }
+            }
+        }
+        if (!objectLockEnabled) {
+            return null;
+        }
+        return retention(key, versionId).orElse(null);
+    }
+
+    /**
+     * GetObjectRetention of one version (HEAD does not report the lock of an older version on
+     * every S3-compatible server): empty when the version has none.
+     */
+    private Optional<Manifest.ObjectLock> retention(String key, String versionId) {
+        try {
+            var r = s3.getObjectRetention(b -> b.bucket(bucket).key(objectKey(key)).versionId(versionId)).retention();
+            return r == null || r.retainUntilDate() == null ? Optional.empty()
+                    : Optional.of(new Manifest.ObjectLock(r.modeAsString(), r.retainUntilDate()));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+            if (e.statusCode() == 404 || "NoSuchObjectLockConfiguration".equals(code) || "InvalidRequest".equals(code)) {
+                return Optional.empty();
+            }
+            throw failure(Call.RETENTION, key, e);
+        } catch (SdkException e) {
+            throw failure(Call.RETENTION, key, e);
+        }
+    }
+
+    @Override
+    public Optional<Manifest.ObjectLock> lock(String key) {
+        return retention(key, null);
+    }
+
+    @Override
+    public void deleteVersion(Version version) {
+        try {
+            s3.deleteObject(b -> b.bucket(bucket).key(objectKey(version.key())).versionId(version.versionId()));
+        } catch (SdkException e) {
+            throw failure(version.versionId() == null ? Call.DELETE : Call.DELETE_VERSION, version.key(), e);
         }
     }
 

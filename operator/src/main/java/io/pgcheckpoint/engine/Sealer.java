@@ -29,9 +29,17 @@ public final class Sealer {
     private final PgTools tools;
     private final Progress progress;
 
+    private java.security.PrivateKey signingKey;
+
     public Sealer(PgTools tools, Progress progress) {
         this.tools = tools;
         this.progress = progress;
+    }
+
+    /** Signs each manifest with this Ed25519 key: {@code <tag>/manifest.sig}, written just before manifest.json. */
+    public Sealer signingWith(java.security.PrivateKey key) {
+        this.signingKey = key;
+        return this;
     }
 
     /** @param compression how pg_dump compresses; {@link Compression#AUTO} picks the measured default for its version */
@@ -121,8 +129,9 @@ public final class Sealer {
                             new Manifest.LedgerSummary(sealed.entries().size(), totalRows, sealed.largeObjects(), sealed.entries(),
                                     sealed.views()),
                             new Manifest.Timings(sealed.countMillis(), sealed.dump().millis(), millisSince(started)),
-                            request.exclusions().schemas().isEmpty() && request.exclusions().tables().isEmpty() ? null : request.exclusions());
-                    writeManifest(store, tag, manifest);
+                            request.exclusions().schemas().isEmpty() && request.exclusions().tables().isEmpty() ? null : request.exclusions(),
+                            store.protection().lock(), store.protection().encryption());
+                    writeManifest(store, tag, manifest, signingKey);
                     progress.step("sealed " + store.uri(Manifest.key(tag, Manifest.MANIFEST)) + " ("
                             + Sizes.human(sealed.dump().bytes()) + ", sha256 " + sealed.dump().sha256().substring(0, 12) + "…)");
                     return manifest;
@@ -276,6 +285,11 @@ public final class Sealer {
         }
         String archive = Manifest.key(tag, Manifest.ARCHIVE);
         Optional<Instant> written = store.modified(archive);
+        String signature = Manifest.key(tag, Manifest.SIGNATURE);
+        if (written.isEmpty()) {
+            written = store.modified(signature);
+            archive = signature;
+        }
         if (written.isEmpty()) {
             return;
         }
@@ -287,8 +301,20 @@ public final class Sealer {
                     + Math.max(0, age.toSeconds()) + " s ago: another seal of '" + tag + "' may be finishing. Seal again in "
                     + ORPHAN_AGE.toSeconds() + " s (an archive without a manifest is then replaced), or choose another tag");
         }
-        progress.step("removing " + store.uri(archive) + ": an archive without a manifest, left by a seal that did not finish");
-        store.delete(archive);
+        progress.step("removing " + store.uri(archive) + ": left without a manifest by a seal that did not finish");
+        for (String key : List.of(Manifest.key(tag, Manifest.ARCHIVE), signature)) {
+            try {
+                store.delete(key);
+            } catch (CheckpointException e) {
+                if (!e.code().equals("store.denied")) {
+                    throw e;
+                }
+                // dump Jobs have no s3:DeleteObject under least privilege (docs/permissions.md)
+                throw new CheckpointException("store.incomplete", store.uri(key) + " was left without a manifest by a seal "
+                        + "that did not finish, and these credentials may not remove it (" + e.getMessage() + "): remove "
+                        + "the tag with the cleanup identity ('pgcheckpoint delete --tag " + tag + "'), or seal under another tag", e);
+            }
+        }
     }
 
     /** How old an archive without a manifest must be before a new seal of its tag replaces it. */
@@ -453,9 +479,14 @@ public final class Sealer {
         }
     }
 
-    private static void writeManifest(Store store, String tag, Manifest manifest) {
+    private static void writeManifest(Store store, String tag, Manifest manifest, java.security.PrivateKey signingKey) {
+        byte[] bytes = Json.bytes(manifest);
         try {
-            store.putNew(Manifest.key(tag, Manifest.MANIFEST), Json.bytes(manifest));
+            if (signingKey != null) {
+                // the signature first: the manifest stays the last object, what makes a checkpoint complete
+                store.putNew(Manifest.key(tag, Manifest.SIGNATURE), Signatures.encode(Signatures.sign(signingKey, bytes)));
+            }
+            store.putNew(Manifest.key(tag, Manifest.MANIFEST), bytes);
         } catch (CheckpointException e) {
             if (e.code().equals("store.exists")) {
                 // Another seal of this tag finished first: the archive under the key may be its own now.
@@ -463,10 +494,12 @@ public final class Sealer {
                         + "was not sealed and left the checkpoint as it is: " + e.getMessage(), e);
             }
             // An archive without a manifest is not a checkpoint; remove the one this run wrote.
-            try {
-                store.delete(Manifest.key(tag, Manifest.ARCHIVE));
-            } catch (CheckpointException ignored) {
-                // still no manifest, so it is never taken for a checkpoint
+            for (String file : List.of(Manifest.ARCHIVE, Manifest.SIGNATURE)) {
+                try {
+                    store.delete(Manifest.key(tag, file));
+                } catch (CheckpointException ignored) {
+                    // still no manifest, so it is never taken for a checkpoint
+                }
             }
             throw new CheckpointException(e.code(), "writing the manifest failed, so '" + tag
                     + "' was not sealed: " + e.getMessage(), e);

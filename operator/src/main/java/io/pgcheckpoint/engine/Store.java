@@ -43,6 +43,52 @@ public interface Store extends AutoCloseable {
     /** Removes an object this run created itself (a sealed archive whose manifest could not be written). */
     void delete(String key);
 
+    /**
+     * What this store applies to every object it writes (Object Lock, server-side encryption) and
+     * checks on every manifest it reads (the Ed25519 key manifests must be signed with). Set once,
+     * before the first write: a lock asked of a store that cannot keep it is refused here, with
+     * code {@code store.lock-unsupported}, before anything is written.
+     */
+    void protect(Protection protection);
+
+    Protection protection();
+
+    /** Writes a small object, replacing any previous version, with this lock (null: none) rather than the store's. */
+    void put(String key, byte[] data, Manifest.ObjectLock lock);
+
+    /** Every stored version of every object of one checkpoint (S3: also delete markers), each with its lock. */
+    List<Version> versions(String tag);
+
+    /** Removes one stored version for good; refused by the store itself while it is locked. */
+    void deleteVersion(Version version);
+
+    /** The lock of the current version of an object, or empty when it has none (or does not exist). */
+    Optional<Manifest.ObjectLock> lock(String key);
+
+    /**
+     * @param lock       applied to every object written (null: none); its retain-until is fixed once per seal
+     * @param encryption applied to every object written (null: the bucket's default)
+     * @param verifyKey  manifests read must carry a valid signature by it (null: signatures are not checked)
+     */
+    record Protection(Manifest.ObjectLock lock, Manifest.Encryption encryption, java.security.PublicKey verifyKey) {
+        public static final Protection NONE = new Protection(null, null, null);
+
+        public Protection withLock(Manifest.ObjectLock newLock) {
+            return new Protection(newLock, encryption, verifyKey);
+        }
+
+        public Protection withEncryption(Manifest.Encryption newEncryption) {
+            return new Protection(lock, newEncryption, verifyKey);
+        }
+    }
+
+    /**
+     * One stored version of an object: {@code versionId} null on stores without versions,
+     * {@code deleteMarker} true for an S3 delete marker, {@code lock} null when unlocked.
+     */
+    record Version(String key, String versionId, boolean deleteMarker, java.time.Instant modified, Manifest.ObjectLock lock) {
+    }
+
     @Override
     void close();
 

@@ -67,4 +67,34 @@ class ForwardingStore implements Store {
     public void close() {
         delegate.close();
     }
+
+    @Override
+    public void protect(Protection protection) {
+        delegate.protect(protection);
+    }
+
+    @Override
+    public Protection protection() {
+        return delegate.protection();
+    }
+
+    @Override
+    public void put(String key, byte[] data, Manifest.ObjectLock lock) {
+        delegate.put(key, data, lock);
+    }
+
+    @Override
+    public List<Version> versions(String tag) {
+        return delegate.versions(tag);
+    }
+
+    @Override
+    public void deleteVersion(Version version) {
+        delegate.deleteVersion(version);
+    }
+
+    @Override
+    public Optional<Manifest.ObjectLock> lock(String key) {
+        return delegate.lock(key);
+    }
 }

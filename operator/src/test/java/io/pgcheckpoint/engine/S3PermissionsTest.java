@@ -131,6 +131,31 @@ class S3PermissionsTest {
         }
     }
 
+    /**
+     * Least privilege gives the dump Job no s3:DeleteObject (docs/permissions.md): replacing an
+     * archive left without a manifest by an earlier seal then stops, before dumping, naming the
+     * cleanup identity's command, instead of a bare 403.
+     */
+    @Test
+    void sealOverAnOrphanWithoutDeleteObjectStopsAndNamesTheCleanup() throws Exception {
+        try (Store store = store()) {
+            store.putNew("orphan/archive.dump", new byte[] {1, 2, 3});
+        }
+        // older than the 60 s after which a seal replaces an orphan
+        java.nio.file.Files.setLastModifiedTime(dir.resolve(BUCKET).resolve("p/orphan/archive.dump"),
+                java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(300)));
+        policy.allowAllBut(DELETE);
+        DbTarget nowhere = DbTarget.parse("postgresql://backup:x@127.0.0.1:" + freePort() + "/app", Map.of());
+        try (Store store = store()) {
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(Fixtures.request(nowhere, store, "orphan")));
+            assertEquals("store.incomplete", e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("pgcheckpoint delete --tag orphan"), e.getMessage());
+            assertTrue(e.getMessage().contains(DELETE), "names the refused action: " + e.getMessage());
+            assertTrue(store.exists("orphan/archive.dump"), "nothing removed");
+        }
+    }
+
     @Test
     void headWithoutGetObjectAsksForGetObject() {
         policy.allowOnly(Set.of(LIST));
