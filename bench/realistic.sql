@@ -1,5 +1,5 @@
 -- A realistic, poorly compressible shop database for the benchmarks, deterministic from a seed.
---   psql -v seed=42 -v scale=100 -f bench/realistic.sql DBNAME      (scale 100 ≈ 1 GB on disk)
+--   psql -v seed=42 -v scale=130 -f bench/realistic.sql DBNAME      (≈ 8 MB per scale: 130 ≈ 1 GB on disk)
 -- Natural-language-like text (words drawn with a Zipf-like skew from a generated vocabulary),
 -- jsonb documents, numerics, timestamps, UUIDs, btree and GIN indexes. Same seed and scale, same
 -- rows: random() is seeded and every INSERT reads its series in order on one backend.
