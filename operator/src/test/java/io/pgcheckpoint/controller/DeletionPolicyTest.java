@@ -301,6 +301,49 @@ class DeletionPolicyTest extends MiddleTier {
         assertEquals(1, jobsWithRole("prune").size(), "at most one prune an hour");
     }
 
+    @Test
+    void theApiServerRefusesInvalidLockEncryptionRetentionPolicyAndKeys() {
+        String base = "apiVersion: pgcheckpoint.io/v1alpha1\nkind: Database\nmetadata: {name: bad}\nspec:\n"
+                + "  connection: {secretName: c, key: uri}\n";
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put("  store: {bucket: checkpoints, objectLock: {mode: FOREVER, retainDays: 7}}\n", "spec.store.objectLock.mode");
+        cases.put("  store: {bucket: checkpoints, objectLock: {mode: COMPLIANCE, retainDays: 0}}\n", "spec.store.objectLock.retainDays");
+        cases.put("  store: {bucket: checkpoints, objectLock: {mode: COMPLIANCE}}\n", "retainDays");
+        cases.put("  store: {bucket: checkpoints, serverSideEncryption: {algorithm: DES}}\n", "spec.store.serverSideEncryption.algorithm");
+        cases.put("  store: {bucket: checkpoints, serverSideEncryption: {algorithm: AES256, kmsKeyId: k}}\n",
+                "kmsKeyId needs algorithm aws:kms");
+        cases.put("  store: {bucket: checkpoints}\n  retention: {}\n", "retention needs keepLast, maxAge or both");
+        cases.put("  store: {bucket: checkpoints}\n  retention: {keepLast: 0}\n", "spec.retention.keepLast");
+        cases.put("  store: {bucket: checkpoints}\n  retention: {maxAge: 30 days}\n", "spec.retention.maxAge");
+        cases.put("  store: {bucket: checkpoints}\n  deletionPolicy: Destroy\n", "spec.deletionPolicy");
+        cases.put("  store: {bucket: checkpoints}\n  signing: {publicKey: not-a-key}\n", "publicKey must be a PEM Ed25519 public key");
+        cases.put("  store: {bucket: checkpoints}\n  signing: {privateKeySecret: {name: s}}\n", "key");
+        for (var e : cases.entrySet()) {
+            var r = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(base + e.getKey(),
+                    io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+            r.getMetadata().setNamespace(ns);
+            var error = org.junit.jupiter.api.Assertions.assertThrows(io.fabric8.kubernetes.client.KubernetesClientException.class,
+                    () -> client.resource(r).dryRun().create(), e.getKey());
+            assertTrue(error.getMessage().contains(e.getValue()), e.getKey() + " -> " + error.getMessage());
+        }
+        var checkpoint = io.fabric8.kubernetes.client.utils.Serialization.unmarshal("apiVersion: pgcheckpoint.io/v1alpha1\n"
+                + "kind: Checkpoint\nmetadata: {name: bad}\nspec: {database: prod, deletionPolicy: Sometimes}\n",
+                io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+        checkpoint.getMetadata().setNamespace(ns);
+        var error = org.junit.jupiter.api.Assertions.assertThrows(io.fabric8.kubernetes.client.KubernetesClientException.class,
+                () -> client.resource(checkpoint).dryRun().create());
+        assertTrue(error.getMessage().contains("spec.deletionPolicy"), error.getMessage());
+        // and a valid one is accepted, with the default policy filled in
+        var ok = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(base
+                + "  store: {bucket: checkpoints, objectLock: {mode: GOVERNANCE, retainDays: 1},"
+                + " serverSideEncryption: {algorithm: 'aws:kms', kmsKeyId: k}}\n  retention: {maxAge: 720h}\n"
+                + "  signing: {privateKeySecret: {name: s, key: private.pem}, publicKey: '" + PUBLIC_KEY.replace("\n", "\\n") + "'}\n",
+                io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+        ok.getMetadata().setNamespace(ns);
+        var created = client.resource(ok).dryRun().create();
+        assertEquals("Retain", ((Map<?, ?>) created.getAdditionalProperties().get("spec")).get("deletionPolicy"));
+    }
+
     // --- helpers
 
     DatabaseSpec.SigningSpec signing() {
