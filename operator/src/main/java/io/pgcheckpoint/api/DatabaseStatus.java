@@ -46,7 +46,9 @@ public class DatabaseStatus {
         DatabaseSpec spec = db.getSpec();
         String secrets = "Secret '" + spec.connection.secretName + "'"
                 + (spec.connection.key != null ? " (key '" + spec.connection.key + "')" : " (keys host, user, password, dbname)")
-                + (spec.store.credentialsSecret != null ? " and Secret '" + spec.store.credentialsSecret + "'" : "");
+                + (spec.store.credentialsSecret != null ? " and Secret '" + spec.store.credentialsSecret + "'" : "")
+                + (spec.signing != null && spec.signing.privateKeySecret != null
+                        ? ", the dump Job also Secret '" + spec.signing.privateKeySecret.name + "' (the signing key)" : "");
         message = "checkpoints go to " + uri + "; the Jobs read " + secrets
                 + (spec.serviceAccountName != null ? " and run as ServiceAccount '" + spec.serviceAccountName + "'" : "");
         Conditions.set(conditions, READY, true, Reasons.ACCEPTED, message, observedGeneration);
