@@ -38,9 +38,10 @@ public class DatabaseSpec {
     @JsonPropertyDescription("ServiceAccount (in this namespace) the cleanup and prune Jobs run as: the only identity that needs "
             + "delete on the bucket. Unset: serviceAccountName, as the other Jobs.")
     public String cleanupServiceAccountName;
-    @Default("Retain")
+    // No @Default: a default the API server fills in would appear in every existing Database and
+    // stop an older operator (which does not know the field) from reading any; unset means Retain.
     @JsonPropertyDescription("What deleting a Checkpoint of this Database does to its objects unless the Checkpoint says: "
-            + "Retain (the default) leaves the bucket untouched; Delete removes them through a cleanup Job first.")
+            + "Retain (the default when unset) leaves the bucket untouched; Delete removes them through a cleanup Job first.")
     public DeletionPolicy deletionPolicy;
     @JsonPropertyDescription("Removes old checkpoints (their objects and Checkpoint resources) after each new Proven one, "
             + "at most hourly. Never the newest Proven one, one in progress, or one whose Object Lock has not expired.")

@@ -92,6 +92,9 @@ class EndToEndTest {
                 "--create-namespace", "--wait", "--timeout", "5m",
                 "--set", "image.repository=" + image()[0], "--set", "image.tag=" + image()[1],
                 "--set", "image.pullPolicy=Never", "--set-string", "drillImage=" + postgresImage("{major}"));
+        // the image was just rebuilt under the same tag: an unchanged Deployment would keep running the old one
+        run(List.of("kubectl", "-n", "pgcheckpoint-system", "rollout", "restart", "deployment/pgcheckpoint"));
+        run(List.of("kubectl", "-n", "pgcheckpoint-system", "rollout", "status", "deployment/pgcheckpoint", "--timeout=5m"));
         secret("s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", TestS3.SECRET_KEY));
         secret("host-db", Map.of("uri", "postgresql://postgres:" + PASSWORD + "@" + hostFromPods + ":" + hostPg.port() + "/app"));
         secret("wrong-db", Map.of("uri", "postgresql://postgres:not-the-password@" + hostFromPods + ":" + hostPg.port() + "/app"));
