@@ -247,11 +247,15 @@ class EndToEndTest {
         } finally {
             // a failed run must not leave a finalizer behind: it would hold the namespace's deletion
             var left = k8s.resources(Checkpoint.class).inNamespace(NS).withName("delete-me");
-            if (left.get() != null) {
-                left.edit(c -> {
-                    c.removeFinalizer("pgcheckpoint.io/delete-objects");
-                    return c;
-                });
+            try {
+                if (left.get() != null) {
+                    left.edit(c -> {
+                        c.removeFinalizer("pgcheckpoint.io/delete-objects");
+                        return c;
+                    });
+                }
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException gone) {
+                // deleted meanwhile
             }
         }
     }
