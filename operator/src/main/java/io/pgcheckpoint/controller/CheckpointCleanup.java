@@ -167,8 +167,18 @@ final class CheckpointCleanup {
             context.getClient().resource(job).create();
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) {
+                String api = CheckpointJobs.apiMessage(e);
+                if (e.getCode() == 403 && api != null && api.contains("being terminated")) {
+                    // the namespace is going: no Job can run in it any more, and the finalizer holds the namespace
+                    return retryLater(checkpoint, status, new EventRecorder(context.getClient()), Reasons.CLEANUP_BLOCKED,
+                            "namespace " + checkpoint.getMetadata().getNamespace() + " is being deleted, so no cleanup Job can "
+                                    + "remove the objects of '" + checkpoint.tag() + "' (deletionPolicy Delete): delete them with "
+                                    + "`pgcheckpoint delete --store " + JobFactory.storeUri(db) + " --tag " + checkpoint.tag()
+                                    + "`, then remove the finalizer " + FINALIZER + " (kubectl patch checkpoint "
+                                    + checkpoint.getMetadata().getName() + " --type=merge -p '{\"metadata\":{\"finalizers\":null}}')");
+                }
                 return retryLater(checkpoint, status, new EventRecorder(context.getClient()), Reasons.JOB_CREATE_FAILED,
-                        "cannot create the cleanup Job " + name + ": " + CheckpointJobs.apiMessage(e));
+                        "cannot create the cleanup Job " + name + ": " + api);
             }
         }
         CheckpointStatus.Cleanup cleanup = status.cleanup == null ? new CheckpointStatus.Cleanup() : status.cleanup;

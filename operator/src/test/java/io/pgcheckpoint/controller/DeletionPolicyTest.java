@@ -142,6 +142,25 @@ class DeletionPolicyTest extends MiddleTier {
     }
 
     @Test
+    void aNamespaceBeingDeletedSaysHowToRemoveTheObjectsByHand() {
+        database("prod", true, spec -> spec.deletionPolicy = DeletionPolicy.Delete);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        prove("pre-deploy-1");
+        awaitMeta("pre-deploy-1", c -> c.hasFinalizer(FINALIZER));
+        client.namespaces().withName(ns).delete();
+        // the namespace controller's part (none runs in the middle tier): deleting what the namespace holds
+        client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1").delete();
+        Checkpoint c = await("pre-deploy-1", x -> x.getStatus().cleanup != null && x.getStatus().cleanup.retryAt != null);
+        Condition condition = Conditions.find(c.getStatus().conditions, CheckpointStatus.OBJECTS_DELETED);
+        assertEquals("CleanupBlocked", condition.getReason());
+        assertTrue(condition.getMessage().contains("is being deleted") && condition.getMessage().contains("pgcheckpoint delete --store s3://")
+                && condition.getMessage().contains("--tag pre-deploy-1"), condition.getMessage());
+        assertTrue(c.hasFinalizer(FINALIZER), "never dropped silently");
+        client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1")
+                .edit(x -> { x.removeFinalizer(FINALIZER); return x; });
+    }
+
+    @Test
     void aCleanupJobThatVanishedIsStartedAgain() {
         database("prod", true, spec -> spec.deletionPolicy = DeletionPolicy.Delete);
         checkpoint("pre-deploy-1", "pre-deploy-1");
