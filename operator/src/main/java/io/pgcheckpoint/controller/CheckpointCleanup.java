@@ -139,8 +139,7 @@ final class CheckpointCleanup {
             }
             case FAILED -> {
                 if (outcome.error() != null && STORE_LOCKED.equals(outcome.error().error())) {
-                    Instant until = r != null && r.retainUntil() != null ? r.retainUntil()
-                            : status.retainUntil != null ? instant(status.retainUntil, now.plus(MAX_BACKOFF)) : now.plus(MAX_BACKOFF);
+                    Instant until = lockedUntil(r, outcome.errorMessage(), status, now);
                     if (until.isBefore(now)) {
                         until = now.plus(FIRST_BACKOFF);
                     }
@@ -157,6 +156,27 @@ final class CheckpointCleanup {
             }
         }
         return Result.waiting();
+    }
+
+    /** The date in {@code store.locked}'s message: "... is under Object Lock until 2026-12-03T10:00:00Z: ...". */
+    static final java.util.regex.Pattern UNTIL = java.util.regex.Pattern.compile("until (\\d{4}-\\d{2}-\\d{2}T[0-9:.]+Z)");
+
+    /**
+     * Until when the lock holds: the result's retainUntil, else the date the error message names,
+     * else the seal's (status.retainUntil), else an hour from now.
+     */
+    static Instant lockedUntil(DeleteResult r, String message, CheckpointStatus status, Instant now) {
+        if (r != null && r.retainUntil() != null) {
+            return r.retainUntil();
+        }
+        java.util.regex.Matcher m = UNTIL.matcher(message == null ? "" : message);
+        if (m.find()) {
+            Instant named = instant(m.group(1), null);
+            if (named != null) {
+                return named;
+            }
+        }
+        return status.retainUntil != null ? instant(status.retainUntil, now.plus(MAX_BACKOFF)) : now.plus(MAX_BACKOFF);
     }
 
     private Result start(Checkpoint checkpoint, Database db, Context<Checkpoint> context, int attempt) {

@@ -161,6 +161,27 @@ class DeletionPolicyTest extends MiddleTier {
     }
 
     @Test
+    void theLockDateIsReadFromTheErrorWhenTheResultCarriesNone() {
+        database("prod", true, spec -> spec.deletionPolicy = DeletionPolicy.Delete);
+        checkpoint("pre-deploy-1", "pre-deploy-1");
+        prove("pre-deploy-1");
+        awaitMeta("pre-deploy-1", c -> c.hasFinalizer(FINALIZER));
+        client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1").delete();
+        String first = await("pre-deploy-1", c -> c.getStatus().cleanup != null && c.getStatus().cleanup.job != null)
+                .getStatus().cleanup.job;
+        // exactly what the CLI's delete prints for a locked checkpoint: a CommandError, no DeleteResult fields
+        finish(first, false, Json.compact(io.pgcheckpoint.engine.CommandError.of("store.locked", "checkpoint 'pre-deploy-1' in "
+                + "s3://checkpoints/prod/x/prod is under Object Lock until 2099-02-03T04:05:06Z: nothing was deleted; it can be "
+                + "deleted after that date (retention and locks never fight: retry then)")));
+        Checkpoint c = await("pre-deploy-1", x -> x.getStatus().cleanup.retryAt != null);
+        assertEquals("2099-02-03T04:05:07Z", c.getStatus().cleanup.retryAt);
+        assertEquals("ObjectsLocked", Conditions.find(c.getStatus().conditions, CheckpointStatus.OBJECTS_DELETED).getReason());
+        assertTrue(c.hasFinalizer(FINALIZER));
+        client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1")
+                .edit(x -> { x.removeFinalizer(FINALIZER); return x; });
+    }
+
+    @Test
     void aCleanupJobThatVanishedIsStartedAgain() {
         database("prod", true, spec -> spec.deletionPolicy = DeletionPolicy.Delete);
         checkpoint("pre-deploy-1", "pre-deploy-1");
