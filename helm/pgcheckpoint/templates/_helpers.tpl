@@ -75,14 +75,25 @@ Jobs mount the Database's Secrets themselves; a missing one shows in the Job's p
 - apiGroups: ["pgcheckpoint.io"]
   resources: ["databases/status", "checkpoints/status", "restores/status"]
   verbs: ["patch"]
+# Checkpoints: patch adds and removes the finalizer pgcheckpoint.io/delete-objects (deletionPolicy
+# Delete only) and marks a Checkpoint whose objects a prune removed; delete removes such Checkpoints.
+- apiGroups: ["pgcheckpoint.io"]
+  resources: ["checkpoints"]
+  verbs: ["patch", "delete"]
+# The Jobs' owner references block their owner's deletion (blockOwnerDeletion), which clusters
+# enforcing OwnerReferencesPermissionEnforcement allow only to who may update the owner's finalizers.
+- apiGroups: ["pgcheckpoint.io"]
+  resources: ["checkpoints/finalizers", "databases/finalizers", "restores/finalizers"]
+  verbs: ["update"]
 {{- if .Values.api.enabled }}
 # The HTTP API creates Checkpoints for callers whose own token may (checked with SubjectAccessReview).
 - apiGroups: ["pgcheckpoint.io"]
   resources: ["checkpoints"]
   verbs: ["create"]
 {{- end }}
-# The dump, drill and restore Jobs: created once; deleted only when they can never run
-# (their pod cannot start or cannot be created) so that they cannot start later.
+# The dump, drill, restore, cleanup and prune Jobs: created once; deleted only when they can never
+# run (their pod cannot start or cannot be created) so that they cannot start later, or when their
+# Checkpoint is deleted before they finished.
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create", "delete"]

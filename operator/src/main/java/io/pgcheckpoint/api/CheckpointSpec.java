@@ -31,4 +31,9 @@ public class CheckpointSpec {
     @Size(max = 1024)
     @JsonPropertyDescription("Why this checkpoint was taken, recorded in the manifest.")
     public String reason;
+
+    @JsonPropertyDescription("Retain: deleting this Checkpoint leaves its objects in the bucket; Delete: a cleanup Job removes "
+            + "them first (a finalizer holds the resource until it has; a locked object is reported and retried). "
+            + "Unset: the Database's deletionPolicy, itself Retain by default.")
+    public DeletionPolicy deletionPolicy;
 }

@@ -17,6 +17,8 @@ public class CheckpointStatus {
     public static final String SEALED = "Sealed";
     public static final String PROVEN = "Proven";
     public static final String READY = "Ready";
+    /** Condition type while a deleted Checkpoint's objects are being removed. */
+    public static final String OBJECTS_DELETED = "ObjectsDeleted";
 
     @JsonPropertyDescription("Pending, Dumping, Sealed, Drilling, Proven (restored and every table counted equal to the ledger) or Failed.")
     public Phase phase;
@@ -44,6 +46,21 @@ public class CheckpointStatus {
     public LedgerSummary ledger;
     @JsonPropertyDescription("Result of the restore drill.")
     public Drill drill;
+    @JsonPropertyDescription("Until when the checkpoint's objects are locked (S3 Object Lock, RFC 3339); unset when not locked.")
+    public String retainUntil;
+    @JsonPropertyDescription("Object Lock mode of the checkpoint's objects: GOVERNANCE or COMPLIANCE; unset when not locked.")
+    public String lockMode;
+    @JsonPropertyDescription("Removal of the checkpoint's objects after the resource was deleted with deletionPolicy Delete.")
+    public Cleanup cleanup;
+
+    public static class Cleanup {
+        @JsonPropertyDescription("Name of the latest Job running pgcheckpoint delete.")
+        public String job;
+        @JsonPropertyDescription("How many cleanup Jobs were started.")
+        public Integer attempts;
+        @JsonPropertyDescription("When the next cleanup Job may start (RFC 3339): the lock's retain-until date, or a backoff.")
+        public String retryAt;
+    }
 
     public static class Archive {
         @JsonPropertyDescription("Where the archive is, e.g. s3://bucket/prefix/namespace/database/tag/archive.dump.")
@@ -183,6 +200,12 @@ public class CheckpointStatus {
         }
         message = "retrying after an error: " + why;
         ready(false, Reasons.RECONCILE_ERROR);
+    }
+
+    /** A deleted Checkpoint whose objects are not removed yet: says why, in the message and the ObjectsDeleted condition. */
+    public void cleaning(String reason, String why) {
+        message = why;
+        set(OBJECTS_DELETED, false, reason, why);
     }
 
     @JsonIgnore

@@ -34,6 +34,53 @@ public class DatabaseSpec {
     @JsonPropertyDescription("ServiceAccount (in this namespace) the dump, drill and restore Jobs run as, with its token mounted: "
             + "for workload identity to the bucket (IRSA, GKE or Azure workload identity). Unset: no token is mounted.")
     public String serviceAccountName;
+    @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    @JsonPropertyDescription("ServiceAccount (in this namespace) the cleanup and prune Jobs run as: the only identity that needs "
+            + "delete on the bucket. Unset: serviceAccountName, as the other Jobs.")
+    public String cleanupServiceAccountName;
+    // No @Default: a default the API server fills in would appear in every existing Database and
+    // stop an older operator (which does not know the field) from reading any; unset means Retain.
+    @JsonPropertyDescription("What deleting a Checkpoint of this Database does to its objects unless the Checkpoint says: "
+            + "Retain (the default when unset) leaves the bucket untouched; Delete removes them through a cleanup Job first.")
+    public DeletionPolicy deletionPolicy;
+    @JsonPropertyDescription("Removes old checkpoints (their objects and Checkpoint resources) after each new Proven one, "
+            + "at most hourly. Never the newest Proven one, one in progress, or one whose Object Lock has not expired.")
+    public RetentionSpec retention;
+    @JsonPropertyDescription("Ed25519 signing of each manifest: the private key only in the dump Job, the public key given to "
+            + "the drill, restore, cleanup and prune Jobs, which then refuse an unsigned or altered checkpoint.")
+    public SigningSpec signing;
+
+    @ValidationRule(value = "has(self.keepLast) || has(self.maxAge)", message = "retention needs keepLast, maxAge or both")
+    public static class RetentionSpec {
+        @Min(1)
+        @JsonPropertyDescription("Keep at least the newest N checkpoints (by creation time).")
+        public Integer keepLast;
+        @Pattern("^[0-9]+[dhm]$")
+        @JsonPropertyDescription("Keep checkpoints younger than this, e.g. 30d, 720h or 90m.")
+        public String maxAge;
+    }
+
+    public static class SigningSpec {
+        @JsonPropertyDescription("Secret (in this namespace) with the Ed25519 private key (PKCS#8 PEM, "
+                + "\"-----BEGIN PRIVATE KEY-----\"), mounted as a file into the dump Job only.")
+        public SecretKey privateKeySecret;
+        @ValidationRule(value = "self.startsWith('-----BEGIN PUBLIC KEY-----')",
+                message = "publicKey must be a PEM Ed25519 public key (-----BEGIN PUBLIC KEY-----)")
+        @JsonPropertyDescription("The Ed25519 public key (X.509 PEM, \"-----BEGIN PUBLIC KEY-----\") the drill, restore, cleanup and "
+                + "prune Jobs verify every manifest with.")
+        public String publicKey;
+    }
+
+    public static class SecretKey {
+        @Required
+        @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+        @JsonPropertyDescription("Name of the Secret (in this namespace).")
+        public String name;
+        @Required
+        @Pattern("^[-._a-zA-Z0-9]+$")
+        @JsonPropertyDescription("Key in the Secret.")
+        public String key;
+    }
 
     /** A Secret holding either a libpq URI under {@code key}, or host/port/user/password/dbname keys. */
     public static class Connection {
@@ -47,6 +94,30 @@ public class DatabaseSpec {
         @Default("prefer")
         @JsonPropertyDescription("libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full.")
         public String sslmode;
+    }
+
+    /** S3 Object Lock retention on every object a seal or drill writes. */
+    public static class ObjectLockSpec {
+        public enum Mode { GOVERNANCE, COMPLIANCE }
+
+        @Required
+        @JsonPropertyDescription("GOVERNANCE (a user with s3:BypassGovernanceRetention can still delete) or COMPLIANCE "
+                + "(nobody can, not even the bucket's owner, until the retain-until date).")
+        public Mode mode;
+        @Required
+        @Min(1)
+        @JsonPropertyDescription("Days each object is locked from its write. The bucket must have been created with Object Lock.")
+        public Integer retainDays;
+    }
+
+    @ValidationRule(value = "!has(self.kmsKeyId) || self.algorithm == 'aws:kms'", message = "kmsKeyId needs algorithm aws:kms")
+    public static class EncryptionSpec {
+        @Required
+        @Pattern("^(AES256|aws:kms)$")
+        @JsonPropertyDescription("AES256 (keys managed by the store) or aws:kms.")
+        public String algorithm;
+        @JsonPropertyDescription("KMS key id or ARN with aws:kms; unset: the bucket's default KMS key.")
+        public String kmsKeyId;
     }
 
     public static class StoreSpec {
@@ -66,6 +137,11 @@ public class DatabaseSpec {
         @JsonPropertyDescription("Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; unset to use the Jobs' workload "
                 + "identity (serviceAccountName).")
         public String credentialsSecret;
+        @JsonPropertyDescription("Object Lock retention on every object a seal or drill writes; the bucket must have Object Lock "
+                + "enabled, else the seal refuses before writing anything.")
+        public ObjectLockSpec objectLock;
+        @JsonPropertyDescription("Server-side encryption of every object written, recorded in the manifest.")
+        public EncryptionSpec serverSideEncryption;
     }
 
     public static class DumpSpec {

@@ -37,6 +37,11 @@ public final class Reasons {
     public static final String DRILL_NOT_PROVEN = "DrillNotProven";
     public static final String DEADLINE_EXCEEDED = "DeadlineExceeded";
     public static final String RECONCILE_ERROR = "ReconcileError";
+    // deletion (deletionPolicy Delete) and retention
+    public static final String DELETING_OBJECTS = "DeletingObjects";
+    public static final String OBJECTS_LOCKED = "ObjectsLocked";
+    public static final String CLEANUP_FAILED = "CleanupFailed";
+    public static final String CLEANUP_BLOCKED = "CleanupBlocked";
 
     private Reasons() {
     }

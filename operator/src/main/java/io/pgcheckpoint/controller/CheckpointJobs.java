@@ -1,5 +1,6 @@
 package io.pgcheckpoint.controller;
 
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -133,6 +134,18 @@ final class CheckpointJobs {
         } else if (status.dumpJob != null) {
             dump.stopUnfinished(checkpoint, context);
         }
+    }
+
+    /**
+     * A deleted Checkpoint: stops its dump and drill Jobs if they have not finished, keeping each
+     * until its pod is gone, so that nothing writes under the tag while its objects are removed.
+     *
+     * @return whether any such Job is still there
+     */
+    boolean stopUnfinished(Checkpoint checkpoint, Context<Checkpoint> context, boolean wait) {
+        boolean dumping = dump.stopUnfinished(checkpoint, context, DeletionPropagation.FOREGROUND);
+        boolean drilling = drill.stopUnfinished(checkpoint, context, DeletionPropagation.FOREGROUND);
+        return wait && (dumping || drilling);
     }
 
     private static Optional<Checkpoint> earlierWithSameTag(Checkpoint checkpoint, Context<Checkpoint> context) {

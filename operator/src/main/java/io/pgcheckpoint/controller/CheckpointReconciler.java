@@ -31,22 +31,37 @@ import org.slf4j.LoggerFactory;
  * status is the only state, with Jobs named after the object's UID, so a restarted operator
  * resumes where it was and never adopts another object's Job.
  */
-@ControllerConfiguration(name = "checkpoint")
+// all events: the reconciler manages its finalizer itself, on the Checkpoints whose deletionPolicy is Delete only
+@ControllerConfiguration(name = "checkpoint", triggerReconcilerOnAllEvents = true)
 public class CheckpointReconciler implements Reconciler<Checkpoint> {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointReconciler.class);
     static final String DATABASE_INDEX = "checkpoint-database";
     private final CheckpointObserver observer;
     private final CheckpointJobs jobs;
+    private final CheckpointCleanup cleanup;
     private final OperatorMetrics metrics;
 
     public CheckpointReconciler(JobFactory factory, OperatorMetrics metrics) {
         this.observer = new CheckpointObserver(metrics);
         this.jobs = new CheckpointJobs(factory);
+        this.cleanup = new CheckpointCleanup(factory);
         this.metrics = metrics;
     }
 
     @Override
     public UpdateControl<Checkpoint> reconcile(Checkpoint checkpoint, Context<Checkpoint> context) {
+        if (context.isPrimaryResourceDeleted()) {
+            return UpdateControl.noUpdate();
+        }
+        if (checkpoint.isMarkedForDeletion()) {
+            if (!checkpoint.hasFinalizer(CheckpointCleanup.FINALIZER)) {
+                return UpdateControl.noUpdate(); // Retain, or another's finalizer: the bucket is not touched
+            }
+            var patch = StatusPatch.begin(checkpoint, CheckpointStatus::new, Checkpoint::new);
+            CheckpointCleanup.Result result = cleanup.onDeletion(checkpoint, context, jobs);
+            return result.released() ? UpdateControl.noUpdate() : patch.end(result.again());
+        }
+        cleanup.keepFinalizer(checkpoint, context);
         var patch = StatusPatch.begin(checkpoint, CheckpointStatus::new, Checkpoint::new);
         CheckpointStatus status = checkpoint.getStatus();
         if (status.isDone()) {
@@ -109,7 +124,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
         InformerEventSource<Job, Checkpoint> jobSource = new InformerEventSource<>(InformerEventSourceConfiguration
                 .from(Job.class, Checkpoint.class).withName("jobs")
                 .withLabelSelector(Labels.SELECTOR + "," + Labels.CHECKPOINT)
-                .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(Checkpoint.class))
+                .withSecondaryToPrimaryMapper(CheckpointReconciler::owner)
                 .build(), context);
         jobs.use(jobSource);
         var databaseSource = new InformerEventSource<>(InformerEventSourceConfiguration.from(Database.class, Checkpoint.class)
@@ -119,8 +134,20 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
                 .withPrimaryToSecondaryMapper((Checkpoint c) -> Set.of(new ResourceID(c.getSpec().database, c.getMetadata().getNamespace())))
                 .build(), context);
         metrics.observeDatabases(() -> databaseSource.list(d -> true));
-        return List.of(jobSource, JobSources.pods(context, Checkpoint.class, Labels.CHECKPOINT),
-                JobSources.failedCreateEvents(context, jobSource, Checkpoint.class), databaseSource);
+        var pods = JobSources.pods(context, Checkpoint.class, Labels.CHECKPOINT);
+        return List.of(jobSource, pods, JobSources.failedCreateEvents(context, jobSource, Checkpoint.class),
+                JobSources.failedMountEvents(context, pods, Checkpoint.class), databaseSource);
+    }
+
+    /** A Job's Checkpoint: its owner reference, or for a cleanup Job (which has none) the name it is annotated with. */
+    static Set<ResourceID> owner(Job job) {
+        Set<ResourceID> owners = Mappers.<Job>fromOwnerReferences(Checkpoint.class).toPrimaryResourceIDs(job);
+        if (!owners.isEmpty()) {
+            return owners;
+        }
+        var annotations = job.getMetadata().getAnnotations();
+        String name = annotations == null || annotations.get(Labels.OWNER_UID) == null ? null : annotations.get(Labels.OWNER);
+        return name == null ? Set.of() : Set.of(new ResourceID(name, job.getMetadata().getNamespace()));
     }
 
     static String databaseKey(String namespace, String name) {

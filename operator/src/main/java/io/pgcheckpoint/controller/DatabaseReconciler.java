@@ -8,6 +8,16 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.pgcheckpoint.api.Conditions;
 import io.pgcheckpoint.api.Database;
 import io.pgcheckpoint.api.DatabaseStatus;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.pgcheckpoint.api.Checkpoint;
+import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +29,11 @@ import org.slf4j.LoggerFactory;
 @ControllerConfiguration(name = "database")
 public class DatabaseReconciler implements Reconciler<Database> {
     private static final Logger LOG = LoggerFactory.getLogger(DatabaseReconciler.class);
+    private final DatabaseRetention retention;
+
+    public DatabaseReconciler(JobFactory factory, OperatorMetrics metrics) {
+        this.retention = new DatabaseRetention(factory, metrics);
+    }
 
     @Override
     public UpdateControl<Database> reconcile(Database db, Context<Database> context) {
@@ -30,7 +45,23 @@ public class DatabaseReconciler implements Reconciler<Database> {
             new EventRecorder(context.getClient()).record(db, EventRecorder.Type.Normal, EventRecorder.Reason.Accepted,
                     db.getStatus().message);
         }
-        return patch.end(null);
+        return patch.end(retention.reconcile(db, context));
+    }
+
+    /** Its prune Jobs and their pods, and its Checkpoints (one turning Proven may call for a prune). */
+    @Override
+    public List<EventSource<?, Database>> prepareEventSources(EventSourceContext<Database> context) {
+        InformerEventSource<Job, Database> jobs = new InformerEventSource<>(InformerEventSourceConfiguration
+                .from(Job.class, Database.class).withName("prune-jobs")
+                .withLabelSelector(Labels.SELECTOR + "," + Labels.DATABASE)
+                .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(Database.class))
+                .build(), context);
+        InformerEventSource<Checkpoint, Database> checkpoints = new InformerEventSource<>(InformerEventSourceConfiguration
+                .from(Checkpoint.class, Database.class).withName("checkpoints")
+                .withSecondaryToPrimaryMapper((Checkpoint c) -> c.getSpec() == null || c.getSpec().database == null ? Set.of()
+                        : Set.of(new ResourceID(c.getSpec().database, c.getMetadata().getNamespace())))
+                .build(), context);
+        return List.of(jobs, JobSources.pods(context, Database.class, Labels.DATABASE), checkpoints);
     }
 
     @Override

@@ -25,7 +25,11 @@ public final class EventRecorder {
 
     /** Every reason an Event of this operator can have. */
     public enum Reason {
-        Accepted, Pending, Waiting, Dumping, Sealed, Drilling, Proven, Running, Succeeded, Failed, ReconcileError
+        Accepted, Pending, Waiting, Dumping, Sealed, Drilling, Proven, Running, Succeeded, Failed, ReconcileError,
+        /** deletionPolicy Delete: the cleanup Job started, its objects were removed, are locked, or could not be removed. */
+        DeletingObjects, ObjectsDeleted, ObjectsLocked, CleanupFailed,
+        /** retention: what a prune Job removed and kept, or why it failed. */
+        Pruned, PruneFailed
     }
 
     private final KubernetesClient client;

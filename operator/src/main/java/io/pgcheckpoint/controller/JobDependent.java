@@ -47,13 +47,28 @@ final class JobDependent<P extends HasMetadata> extends KubernetesDependentResou
      * missing Secret appears, and act under a failed resource.
      */
     void stopUnfinished(P primary, Context<P> context) {
+        stopUnfinished(primary, context, DeletionPropagation.BACKGROUND);
+    }
+
+    /**
+     * As {@link #stopUnfinished(HasMetadata, Context)}, with the given propagation: FOREGROUND keeps
+     * the Job until its pod is gone, for a caller that must wait until nothing runs any more.
+     *
+     * @return whether an unfinished Job of this owner was there
+     */
+    boolean stopUnfinished(P primary, Context<P> context, DeletionPropagation propagation) {
         String jobName = name.apply(primary);
-        context.getSecondaryResources(Job.class).stream()
+        return context.getSecondaryResources(Job.class).stream()
                 .filter(j -> jobName.equals(j.getMetadata().getName()) && j.hasOwnerReferenceFor(primary))
                 .filter(j -> j.getStatus() == null || j.getStatus().getConditions() == null || j.getStatus().getConditions().stream()
                         .noneMatch(c -> "True".equals(c.getStatus()) && ("Complete".equals(c.getType()) || "Failed".equals(c.getType()))))
                 .findFirst()
-                .ifPresent(j -> context.getClient().resource(j).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete());
+                .map(j -> {
+                    if (j.getMetadata().getDeletionTimestamp() == null) {
+                        context.getClient().resource(j).withPropagationPolicy(propagation).delete();
+                    }
+                    return true;
+                }).orElse(false);
     }
 
     /** Creates the Job unless it exists; returns its name. */

@@ -52,13 +52,26 @@ public final class JobFactory {
     static final long GIB = 1024 * MIB;
     /** Room for the JVM and tools' scratch files besides any downloaded archive. */
     static final long SCRATCH = 512 * MIB;
+    static final long CLEANUP_TIMEOUT_SECONDS = 1800;
+    /** Where the dump Job finds the signing key: a Secret volume of one file. */
+    static final String SIGNING_VOLUME = "signing-key";
+    static final String SIGNING_DIR = "/var/run/pgcheckpoint/signing";
+    static final String SIGNING_FILE = "private.pem";
 
     private final String image;
     private final String defaultDrillImage;
+    /** The chart's cleanupServiceAccountName: the cleanup and prune Jobs' identity when a Database names none; may be null. */
+    private final String defaultCleanupServiceAccount;
 
     public JobFactory(String image, String defaultDrillImage) {
+        this(image, defaultDrillImage, null);
+    }
+
+    public JobFactory(String image, String defaultDrillImage, String defaultCleanupServiceAccount) {
         this.image = image;
         this.defaultDrillImage = defaultDrillImage;
+        this.defaultCleanupServiceAccount = defaultCleanupServiceAccount == null || defaultCleanupServiceAccount.isBlank()
+                ? null : defaultCleanupServiceAccount;
     }
 
     /** The drill server's image when neither the Database nor the chart names one: the source's own major. */
@@ -68,7 +81,8 @@ public final class JobFactory {
     public static JobFactory fromEnvironment() {
         String drillImage = System.getenv("PGCHECKPOINT_DRILL_IMAGE");
         return new JobFactory(System.getenv().getOrDefault("PGCHECKPOINT_IMAGE", "ghcr.io/pgcheckpoint/pgcheckpoint:0.1.0"),
-                drillImage == null || drillImage.isBlank() ? DEFAULT_DRILL_IMAGE : drillImage);
+                drillImage == null || drillImage.isBlank() ? DEFAULT_DRILL_IMAGE : drillImage,
+                System.getenv("PGCHECKPOINT_CLEANUP_SERVICE_ACCOUNT"));
     }
 
     static String drillImage(String template, Integer major) {
@@ -131,10 +145,27 @@ public final class JobFactory {
         }
         List<EnvVar> env = new ArrayList<>(storeEnv(db));
         env.addAll(connectionEnv(db.getSpec().connection));
+        DatabaseSpec.ObjectLockSpec lock = db.getSpec().store.objectLock;
+        if (lock != null) {
+            env.add(env("PGCHECKPOINT_OBJECT_LOCK_MODE", lock.mode.name()));
+            env.add(env("PGCHECKPOINT_OBJECT_LOCK_DAYS", String.valueOf(lock.retainDays)));
+        }
+        List<Volume> volumes = new ArrayList<>(List.of(emptyDir("tmp", SCRATCH)));
+        DatabaseSpec.SecretKey signing = signingKey(db);
+        if (signing != null) {
+            // the private key: a file in this Job only, readable by the worker's group, never in an env var
+            args.addAll(List.of("--signing-key", SIGNING_DIR + "/" + SIGNING_FILE));
+            volumes.add(new VolumeBuilder().withName(SIGNING_VOLUME).withNewSecret().withSecretName(signing.name)
+                    .addNewItem().withKey(signing.key).withPath(SIGNING_FILE).endItem()
+                    .withDefaultMode(0440).withOptional(false).endSecret().build());
+        }
         // pg_dump streams to the bucket: /tmp holds nothing but small scratch files
         Container main = mainContainer(args, env, db);
-        return job(c, JobNames.dump(c), "dump", Labels.CHECKPOINT, deadline, db, List.of(), main,
-                List.of(emptyDir("tmp", SCRATCH)));
+        if (signing != null) {
+            main.getVolumeMounts().add(new VolumeMountBuilder().withName(SIGNING_VOLUME).withMountPath(SIGNING_DIR)
+                    .withReadOnly(true).build());
+        }
+        return job(c, JobNames.dump(c), "dump", Labels.CHECKPOINT, deadline, db, List.of(), main, volumes);
     }
 
     public Job drill(Checkpoint c, Database db) {
@@ -163,6 +194,7 @@ public final class JobFactory {
                 "--jobs", String.valueOf(drill.jobs == null ? 2 : drill.jobs),
                 "--target", "postgresql://postgres@/" + DRILL_DATABASE + "?host=" + SOCKET_DIR + "&sslmode=disable");
         List<EnvVar> env = new ArrayList<>(storeEnv(db));
+        env.addAll(verifyEnv(db));
         // named in the drill's messages, e.g. when the server is older than the source
         env.add(env("PGCHECKPOINT_DRILL_SERVER_IMAGE", drillImage));
         Container main = mainContainer(args, env, db);
@@ -216,12 +248,78 @@ public final class JobFactory {
             args.add("--plan");
         }
         List<EnvVar> env = new ArrayList<>(storeEnv(source));
+        env.addAll(verifyEnv(source));
         env.addAll(connectionEnv(target.getSpec().connection));
         long archiveBytes = c.getStatus() != null && c.getStatus().archive != null && c.getStatus().archive.bytes != null
                 ? c.getStatus().archive.bytes : 0;
         Container main = mainContainer(args, env, source);
         return job(r, JobNames.restore(r), "restore", Labels.RESTORE, DEFAULT_TIMEOUT_SECONDS, source, List.of(), main,
                 List.of(emptyDir("tmp", archiveBytes + SCRATCH)));
+    }
+
+    /**
+     * Removes every object of a deleted Checkpoint (deletionPolicy Delete). Runs as the cleanup
+     * ServiceAccount. Deliberately not owned by the Checkpoint: its deletion, foreground or not,
+     * must not take the Job with it; it points back with annotations, and goes by its TTL.
+     *
+     * @param attempt 1 for the first Job, one more for each retry (a Job is never run twice)
+     */
+    public Job cleanup(Checkpoint c, Database db, int attempt) {
+        List<String> args = List.of("delete", "--tag", c.tag(), "--output", "json");
+        List<EnvVar> env = new ArrayList<>(storeEnv(db));
+        env.addAll(verifyEnv(db));
+        Container main = mainContainer(args, env, db);
+        Job job = job(c, JobNames.cleanup(c, attempt), "cleanup", Labels.CHECKPOINT, CLEANUP_TIMEOUT_SECONDS,
+                cleanupServiceAccount(db), false, List.of(), main, List.of(emptyDir("tmp", SCRATCH)));
+        job.getMetadata().getAnnotations().put(Labels.OWNER_UID, c.getMetadata().getUid());
+        return job;
+    }
+
+    /**
+     * Applies the Database's retention to its bucket. Runs as the cleanup ServiceAccount, owned by
+     * the Database.
+     *
+     * @param protect tags of checkpoints still in progress here, which prune must not touch
+     * @param number 1 for the Database's first prune Job, one more for each later one
+     */
+    public Job prune(Database db, List<String> protect, int number) {
+        DatabaseSpec.RetentionSpec retention = db.getSpec().retention;
+        List<String> args = new ArrayList<>(List.of("prune", "--output", "json"));
+        if (retention.keepLast != null) {
+            args.addAll(List.of("--keep-last", String.valueOf(retention.keepLast)));
+        }
+        if (retention.maxAge != null) {
+            args.addAll(List.of("--max-age", retention.maxAge));
+        }
+        for (String tag : protect) {
+            args.addAll(List.of("--protect", tag));
+        }
+        List<EnvVar> env = new ArrayList<>(storeEnv(db));
+        env.addAll(verifyEnv(db));
+        Container main = mainContainer(args, env, db);
+        return job(db, JobNames.prune(db, number), "prune", Labels.DATABASE, CLEANUP_TIMEOUT_SECONDS, cleanupServiceAccount(db), true,
+                List.of(), main, List.of(emptyDir("tmp", SCRATCH)));
+    }
+
+    /**
+     * The identity that may delete from the bucket: the Database's cleanupServiceAccountName, else
+     * the chart's, else the Database's serviceAccountName (the Jobs' own).
+     */
+    String cleanupServiceAccount(Database db) {
+        if (db.getSpec().cleanupServiceAccountName != null) {
+            return db.getSpec().cleanupServiceAccountName;
+        }
+        return defaultCleanupServiceAccount != null ? defaultCleanupServiceAccount : db.getSpec().serviceAccountName;
+    }
+
+    static DatabaseSpec.SecretKey signingKey(Database db) {
+        return db.getSpec().signing == null ? null : db.getSpec().signing.privateKeySecret;
+    }
+
+    /** The public key that every reading Job verifies manifests with; nothing when the Database signs nothing. */
+    static List<EnvVar> verifyEnv(Database db) {
+        DatabaseSpec.SigningSpec signing = db.getSpec().signing;
+        return signing == null || signing.publicKey == null ? List.of() : List.of(env("PGCHECKPOINT_VERIFY_KEY", signing.publicKey));
     }
 
     private static long timeout(Long seconds) {
@@ -252,16 +350,20 @@ public final class JobFactory {
 
     private static Job job(HasMetadata owner, String name, String role, String ownerLabel, long deadline, Database db,
                            List<Container> sidecars, Container main, List<Volume> volumes) {
+        return job(owner, name, role, ownerLabel, deadline, db.getSpec().serviceAccountName, true, sidecars, main, volumes);
+    }
+
+    private static Job job(HasMetadata owner, String name, String role, String ownerLabel, long deadline, String serviceAccount,
+                           boolean owned, List<Container> sidecars, Container main, List<Volume> volumes) {
         Map<String, String> labels = Map.of(Labels.MANAGED_BY, Labels.OPERATOR,
                 ownerLabel, JobNames.labelValue(owner.getMetadata().getName()), Labels.ROLE, role);
         Map<String, String> annotations = Map.of(Labels.OWNER, owner.getMetadata().getName());
-        String serviceAccount = db.getSpec().serviceAccountName;
         return new JobBuilder()
                 .withNewMetadata().withName(name).withNamespace(owner.getMetadata().getNamespace()).withLabels(labels)
-                .withAnnotations(annotations)
-                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion(owner.getApiVersion()).withKind(owner.getKind())
+                .withAnnotations(new java.util.HashMap<>(annotations))
+                .withOwnerReferences(owned ? List.of(new OwnerReferenceBuilder().withApiVersion(owner.getApiVersion()).withKind(owner.getKind())
                         .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid())
-                        .withController(true).withBlockOwnerDeletion(true).build())
+                        .withController(true).withBlockOwnerDeletion(true).build()) : List.of())
                 .endMetadata()
                 .withNewSpec().withBackoffLimit(0).withActiveDeadlineSeconds(deadline)
                 .withTtlSecondsAfterFinished(TTL_SECONDS_AFTER_FINISHED)
@@ -282,6 +384,13 @@ public final class JobFactory {
         DatabaseSpec.StoreSpec s = db.getSpec().store;
         List<EnvVar> env = new ArrayList<>();
         env.add(env("PGCHECKPOINT_STORE", storeUri(db)));
+        if (s.serverSideEncryption != null) {
+            // every object any Job writes (archive, manifest, drill report) is encrypted the same way
+            env.add(env("PGCHECKPOINT_SSE", s.serverSideEncryption.algorithm));
+            if (s.serverSideEncryption.kmsKeyId != null) {
+                env.add(env("PGCHECKPOINT_SSE_KMS_KEY_ID", s.serverSideEncryption.kmsKeyId));
+            }
+        }
         if (s.region != null) {
             env.add(env("AWS_REGION", s.region));
         }

@@ -31,6 +31,16 @@ public final class JobNames {
         return of(checkpoint, "drill");
     }
 
+    /** The attempt-th cleanup Job of a deleted Checkpoint. */
+    public static String cleanup(HasMetadata checkpoint, int attempt) {
+        return of(checkpoint, "cleanup-" + attempt);
+    }
+
+    /** A Database's number-th prune Job. */
+    public static String prune(HasMetadata database, int number) {
+        return of(database, "prune-" + number);
+    }
+
     public static String restore(HasMetadata restore) {
         return of(restore, "restore");
     }

@@ -16,6 +16,8 @@ import io.pgcheckpoint.engine.Json;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -32,6 +34,8 @@ final class JobObserver {
     static final Pattern SECRET_NOT_FOUND = Pattern.compile("secrets? \"([^\"]+)\" not found");
     /** ... or a key the Secret lacks. */
     static final Pattern KEY_NOT_FOUND = Pattern.compile("couldn't find key (\\S+) in Secret ([^/\\s]+)/(\\S+)");
+    /** ... or, for a Secret volume, a key the Secret lacks. */
+    static final Pattern MOUNT_KEY_NOT_FOUND = Pattern.compile("non-existent secret key: (\\S+)");
     static final List<String> IMAGE_INVALID = List.of("InvalidImageName", "ErrImageNeverPull");
     static final List<String> IMAGE_BACK_OFF = List.of("ErrImagePull", "ImagePullBackOff");
 
@@ -51,14 +55,23 @@ final class JobObserver {
         if (job == null) {
             return JobOutcome.missing();
         }
-        if (!job.hasOwnerReferenceFor(owner.getMetadata().getUid())) {
+        if (!job.hasOwnerReferenceFor(owner.getMetadata().getUid())
+                && !Objects.equals(owner.getMetadata().getUid(), annotation(job, Labels.OWNER_UID))) {
             return JobOutcome.blocked(Reasons.JOB_CONFLICT, "a Job named " + jobName + " exists but belongs to another object");
         }
         List<Pod> pods = context.getSecondaryResources(Pod.class).stream().filter(p -> ownedBy(p, job)).toList();
+        // the Job controller's Events about the Job, and the kubelet's about its pod (a volume it cannot mount)
+        Set<String> about = new HashSet<>();
+        about.add(job.getMetadata().getUid());
+        pods.forEach(p -> about.add(p.getMetadata().getUid()));
         List<Event> events = context.getSecondaryResources(Event.class).stream()
-                .filter(e -> e.getInvolvedObject() != null && Objects.equals(job.getMetadata().getUid(), e.getInvolvedObject().getUid()))
+                .filter(e -> e.getInvolvedObject() != null && about.contains(e.getInvolvedObject().getUid()))
                 .toList();
         return outcome(job, pods, events, type, databases);
+    }
+
+    private static String annotation(HasMetadata object, String key) {
+        return object.getMetadata().getAnnotations() == null ? null : object.getMetadata().getAnnotations().get(key);
     }
 
     static boolean ownedBy(Pod pod, Job job) {
@@ -119,6 +132,14 @@ final class JobObserver {
                 }
             }
         }
+        Optional<Event> unmountable = events.stream().filter(e -> "FailedMount".equals(e.getReason()) && e.getMessage() != null)
+                .findFirst();
+        if (unmountable.isPresent()) {
+            String secret = mountProblem(unmountable.get().getMessage(), databases);
+            if (secret != null) {
+                return JobOutcome.blocked(Reasons.SECRET_MISSING, secret);
+            }
+        }
         Optional<Event> refused = events.stream().filter(e -> "FailedCreate".equals(e.getReason())).findFirst();
         if (refused.isPresent() && pods.isEmpty()) {
             return JobOutcome.blocked(Reasons.POD_CREATE_FAILED, "the Job's pod cannot be created: " + refused.get().getMessage());
@@ -151,6 +172,26 @@ final class JobObserver {
         return null;
     }
 
+    /** The kubelet's FailedMount about the signing key's Secret volume, as a sentence naming the Secret and the key. */
+    static String mountProblem(String kubeletMessage, List<Database> databases) {
+        Matcher missing = SECRET_NOT_FOUND.matcher(kubeletMessage);
+        if (missing.find()) {
+            String name = missing.group(1);
+            return "Secret '" + name + "'" + role(name, null, databases) + " does not exist: create it";
+        }
+        Matcher key = MOUNT_KEY_NOT_FOUND.matcher(kubeletMessage);
+        if (key.find()) {
+            for (Database db : databases) {
+                DatabaseSpec.SecretKey signing = JobFactory.signingKey(db);
+                if (signing != null && signing.key.equals(key.group(1))) {
+                    return "Secret '" + signing.name + "'" + role(signing.name, key.group(1), databases) + " has no key '"
+                            + key.group(1) + "': add it";
+                }
+            }
+        }
+        return null;
+    }
+
     private static String role(String secret, String missingKey, List<Database> databases) {
         List<String> roles = new ArrayList<>();
         for (Database db : databases) {
@@ -159,6 +200,10 @@ final class JobObserver {
             if (secret.equals(spec.connection.secretName)) {
                 String keys = spec.connection.key != null ? "key '" + spec.connection.key + "'" : "keys host, user, password, dbname";
                 roles.add("the connection" + of + (missingKey == null ? ", " + keys : ""));
+            }
+            DatabaseSpec.SecretKey signing = JobFactory.signingKey(db);
+            if (signing != null && secret.equals(signing.name)) {
+                roles.add("the signing key" + of + (missingKey == null ? ", key '" + signing.key + "'" : ""));
             }
             if (secret.equals(spec.store.credentialsSecret)) {
                 roles.add("the store credentials" + of + (missingKey == null ? ", keys 'AWS_ACCESS_KEY_ID' and 'AWS_SECRET_ACCESS_KEY'" : ""));

@@ -31,6 +31,23 @@ final class JobSources {
     }
 
     /**
+     * The kubelet's Warning Events "FailedMount" about the operator's pods (the signing key's
+     * Secret is missing, or lacks its key), mapped to the owner named on the pod.
+     */
+    static <P extends HasMetadata> InformerEventSource<Event, P> failedMountEvents(EventSourceContext<P> context,
+                                                                                  InformerEventSource<Pod, P> pods, Class<P> owner) {
+        return new InformerEventSource<>(InformerEventSourceConfiguration.from(Event.class, owner).withName("failed-mount-events")
+                .withFieldSelector(new FieldSelector(new FieldSelector.Field("reason", "FailedMount"),
+                        new FieldSelector.Field("involvedObject.kind", "Pod")))
+                .withSecondaryToPrimaryMapper((Event e) -> pods.get(new ResourceID(e.getInvolvedObject().getName(),
+                                e.getMetadata().getNamespace()))
+                        .map(p -> p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(Labels.OWNER))
+                        .map(name -> Set.of(new ResourceID(name, e.getMetadata().getNamespace())))
+                        .orElse(Set.of()))
+                .build(), context);
+    }
+
+    /**
      * The Job controller's Warning Events "FailedCreate" (admission or quota refused the pod), mapped
      * to the owner of the Job they are about: no pod exists then, this is the only trace.
      */

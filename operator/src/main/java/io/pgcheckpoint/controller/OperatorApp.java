@@ -31,7 +31,7 @@ public final class OperatorApp {
             }
         });
         OperatorMetrics metrics = new OperatorMetrics(registry);
-        operator.register(new DatabaseReconciler(), watch(namespaces));
+        operator.register(new DatabaseReconciler(jobs, metrics), watch(namespaces));
         operator.register(new CheckpointReconciler(jobs, metrics), watch(namespaces));
         operator.register(new RestoreReconciler(jobs), watch(namespaces));
         return operator;

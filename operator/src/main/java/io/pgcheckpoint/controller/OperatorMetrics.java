@@ -171,6 +171,11 @@ public final class OperatorMetrics {
         record(drill, outcome);
     }
 
+    /** pgcheckpoint_checkpoints_pruned_total{namespace, database}: checkpoints a prune Job removed. */
+    void pruned(String namespace, String database, int removed) {
+        registry.counter("pgcheckpoint_checkpoints_pruned", "namespace", namespace, "database", database).increment(removed);
+    }
+
     void failed(String reason) {
         registry.counter("pgcheckpoint_failures", "reason", reason).increment();
     }

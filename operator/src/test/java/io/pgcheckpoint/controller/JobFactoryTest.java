@@ -75,7 +75,32 @@ class JobFactoryTest {
 
     static List<Job> allJobs(Database db) {
         Checkpoint c = checkpoint("pre-deploy-1", 3L << 30);
-        return List.of(FACTORY.dump(c, db), FACTORY.drill(c, db), FACTORY.restore(restore(null), c, db, db));
+        if (db.getSpec().retention == null) {
+            db.getSpec().retention = new DatabaseSpec.RetentionSpec();
+            db.getSpec().retention.keepLast = 3;
+        }
+        return List.of(FACTORY.dump(c, db), FACTORY.drill(c, db), FACTORY.restore(restore(null), c, db, db),
+                FACTORY.cleanup(c, db, 12), FACTORY.prune(db, List.of("pre-deploy-2"), 345));
+    }
+
+    @Test
+    void cleanupAndPruneJobsRunAsTheDatabasesCleanupAccountElseTheChartsElseTheJobsOwn() {
+        Database db = database("prod");
+        db.getSpec().serviceAccountName = "checkpoint-writer";
+        db.getSpec().retention = new DatabaseSpec.RetentionSpec();
+        db.getSpec().retention.maxAge = "30d";
+        Checkpoint c = checkpoint("pre-deploy-1", 1);
+        JobFactory chart = new JobFactory("registry.example/pgcheckpoint:1", "postgres:15", "bucket-pruner");
+        assertEquals("checkpoint-writer", FACTORY.cleanup(c, db, 1).getSpec().getTemplate().getSpec().getServiceAccountName());
+        assertEquals("bucket-pruner", chart.cleanup(c, db, 1).getSpec().getTemplate().getSpec().getServiceAccountName());
+        assertEquals("bucket-pruner", chart.prune(db, List.of(), 1).getSpec().getTemplate().getSpec().getServiceAccountName());
+        db.getSpec().cleanupServiceAccountName = "prod-pruner";
+        assertEquals("prod-pruner", chart.cleanup(c, db, 1).getSpec().getTemplate().getSpec().getServiceAccountName());
+        assertEquals("prod-pruner", FACTORY.prune(db, List.of(), 1).getSpec().getTemplate().getSpec().getServiceAccountName());
+        assertEquals("checkpoint-writer", chart.dump(c, db).getSpec().getTemplate().getSpec().getServiceAccountName(),
+                "the dump Job never runs as the identity that may delete");
+        assertEquals(List.of("prune", "--output", "json", "--max-age", "30d"),
+                FACTORY.prune(db, List.of(), 1).getSpec().getTemplate().getSpec().getContainers().get(0).getArgs());
     }
 
     static Stream<Container> containers(PodSpec pod) {

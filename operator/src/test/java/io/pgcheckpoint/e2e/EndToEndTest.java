@@ -86,10 +86,15 @@ class EndToEndTest {
         k8s.namespaces().withName(NS).waitUntilCondition(n -> n == null, 120, TimeUnit.SECONDS);
         // every pod the operator creates must be admitted under Pod Security "restricted"
         k8s.namespaces().resource(restricted(NS)).create();
+        // helm installs a chart's crds/ once and never upgrades them: the repository's CRDs are applied first
+        run(List.of("kubectl", "apply", "--server-side", "--force-conflicts", "-f", repo.resolve("helm/pgcheckpoint/crds").toString()));
         helm("upgrade", "--install", "pgcheckpoint", repo.resolve("helm/pgcheckpoint").toString(), "-n", "pgcheckpoint-system",
                 "--create-namespace", "--wait", "--timeout", "5m",
                 "--set", "image.repository=" + image()[0], "--set", "image.tag=" + image()[1],
                 "--set", "image.pullPolicy=Never", "--set-string", "drillImage=" + postgresImage("{major}"));
+        // the image was just rebuilt under the same tag: an unchanged Deployment would keep running the old one
+        run(List.of("kubectl", "-n", "pgcheckpoint-system", "rollout", "restart", "deployment/pgcheckpoint"));
+        run(List.of("kubectl", "-n", "pgcheckpoint-system", "rollout", "status", "deployment/pgcheckpoint", "--timeout=5m"));
         secret("s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", TestS3.SECRET_KEY));
         secret("host-db", Map.of("uri", "postgresql://postgres:" + PASSWORD + "@" + hostFromPods + ":" + hostPg.port() + "/app"));
         secret("wrong-db", Map.of("uri", "postgresql://postgres:not-the-password@" + hostFromPods + ":" + hostPg.port() + "/app"));
@@ -209,6 +214,74 @@ class EndToEndTest {
 
     static String describe(Checkpoint c) {
         return c.getStatus().phase + ": " + c.getStatus().message;
+    }
+
+    /**
+     * deletionPolicy (issue 13): deleting a Checkpoint whose policy is Delete runs a cleanup Job
+     * ({@code pgcheckpoint delete --tag}) and its objects leave the e2e store before the resource
+     * goes; with Retain (the default) the resource goes at once and every object stays.
+     */
+    @Test
+    void deletionPolicyDeleteRemovesTheObjectsAndRetainKeepsThem() throws Exception {
+        database("small-delete", "small-db", spec -> spec.deletionPolicy = io.pgcheckpoint.api.DeletionPolicy.Delete);
+        checkpoint("delete-me", "small-delete");
+        checkpoint("keep-me", "small-db");
+        for (String name : List.of("delete-me", "keep-me")) {
+            Checkpoint c = terminal(name);
+            assertEquals(Phase.Proven, c.getStatus().phase, describe(c));
+        }
+        List<String> doomed = objects("small-delete", "delete-me");
+        List<String> kept = objects("small-db", "keep-me");
+        assertTrue(doomed.containsAll(List.of("archive.dump", "manifest.json", "drill.json")), doomed.toString());
+        assertTrue(kept.containsAll(List.of("archive.dump", "manifest.json", "drill.json")), kept.toString());
+        assertTrue(k8s.resources(Checkpoint.class).inNamespace(NS).withName("delete-me").get().hasFinalizer("pgcheckpoint.io/delete-objects"));
+        assertTrue(!k8s.resources(Checkpoint.class).inNamespace(NS).withName("keep-me").get().hasFinalizer("pgcheckpoint.io/delete-objects"));
+
+        k8s.resources(Checkpoint.class).inNamespace(NS).withName("keep-me").delete();
+        k8s.resources(Checkpoint.class).inNamespace(NS).withName("delete-me").delete();
+        try {
+            awaitGone("keep-me", 60);
+            assertEquals(kept, objects("small-db", "keep-me"), "Retain: the bucket is untouched");
+            awaitGone("delete-me", 300);
+            assertEquals(List.of(), objects("small-delete", "delete-me"), "Delete: every object of the tag is gone");
+        } finally {
+            // a failed run must not leave a finalizer behind: it would hold the namespace's deletion
+            var left = k8s.resources(Checkpoint.class).inNamespace(NS).withName("delete-me");
+            try {
+                if (left.get() != null) {
+                    left.edit(c -> {
+                        c.removeFinalizer("pgcheckpoint.io/delete-objects");
+                        return c;
+                    });
+                }
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException gone) {
+                // deleted meanwhile
+            }
+        }
+    }
+
+    /** The names of a checkpoint's objects in the e2e store (below its tag). */
+    static List<String> objects(String database, String tag) {
+        String prefix = "e2e/" + NS + "/" + database + "/" + tag + "/";
+        try (S3Client client = s3.client()) {
+            return client.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix(prefix)).contents().stream()
+                    .map(o -> o.key().substring(prefix.length())).sorted().toList();
+        }
+    }
+
+    /** Waits until the Checkpoint is gone; else fails with what its status says (a lock, a failed cleanup Job). */
+    static void awaitGone(String name, int seconds) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        Checkpoint c = null;
+        while (System.nanoTime() < until) {
+            c = k8s.resources(Checkpoint.class).inNamespace(NS).withName(name).get();
+            if (c == null) {
+                return;
+            }
+            Thread.sleep(1000);
+        }
+        throw new AssertionError("Checkpoint " + name + " still exists after " + seconds + " s: "
+                + (c == null || c.getStatus() == null ? "no status" : describe(c)));
     }
 
     @Test
