@@ -53,11 +53,9 @@ final class CheckpointObserver {
                     return null;
                 }
                 status.sealed(archive(r), ledger(r));
-                // the lock the seal put on the objects (issue 13's SealResult fields), read from the same result
-                SealLock lock = JobObserver.observe(context, checkpoint, status.dumpJob, SealLock.class, List.of()).result();
-                if (lock != null && lock.retainUntil() != null) {
-                    status.retainUntil = lock.retainUntil().toString();
-                    status.lockMode = lock.lockMode();
+                if (r.retainUntil() != null) { // the Object Lock the seal put on the objects
+                    status.retainUntil = r.retainUntil().toString();
+                    status.lockMode = r.lockMode();
                 }
                 metrics.sealed(outcome, r.bytes());
                 return Duration.ofMillis(50); // on to the drill
@@ -101,10 +99,6 @@ final class CheckpointObserver {
             case RUNNING -> resumed(status, Reasons.DRILLING, "the drill Job " + status.drillJob + " is running");
         }
         return null;
-    }
-
-    /** The Object Lock fields of the seal's result: retain-until and mode, null when the seal locked nothing. */
-    record SealLock(boolean ok, java.time.Instant retainUntil, String lockMode) implements io.pgcheckpoint.engine.CommandResult {
     }
 
     /** Running again after a wait (an image pull that backed off): the wait's message goes. */
