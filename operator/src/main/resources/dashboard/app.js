@@ -93,6 +93,7 @@ function checkpointRows(c) {
   const facts = [["tag", c.tag], ["commit", c.commit], ["reason", c.reason], ["phase", c.phase],
     ["archive", c.size ? c.size + " (" + c.bytes + " bytes)" : null], ["ledger", c.tables != null ? c.tables + " tables, " + c.rows + " rows" : null],
     ["restore drill", c.restore_drill], ["sealed", when(c.sealed_at)], ["proven", when(c.proven_at)],
+    ["locked", c.retain_until ? c.lock_mode + " until " + when(c.retain_until) : null],
     ["failure", c.failure_reason], ["message", c.message]].filter(([, v]) => v);
   const dl = el("dl", {});
   for (const [k, v] of facts) { dl.append(el("dt", {}, k), el("dd", {}, v)); }

@@ -70,7 +70,9 @@ public final class CheckpointApi {
                                  String reason, String phase, String size, Long bytes,
                                  @JsonProperty("restore_drill") String restoreDrill, Integer tables, Long rows,
                                  @JsonProperty("sealed_at") String sealedAt, @JsonProperty("proven_at") String provenAt,
-                                 @JsonProperty("failure_reason") String failureReason, String message) {
+                                 @JsonProperty("failure_reason") String failureReason, String message,
+                                 /** Object Lock on the checkpoint's objects: no one can delete them before this instant. */
+                                 @JsonProperty("retain_until") String retainUntil, @JsonProperty("lock_mode") String lockMode) {
     }
 
     public record DatabaseView(String name, boolean ready, String store, String message) {
@@ -284,7 +286,9 @@ public final class CheckpointApi {
                 s == null ? null : s.sealedAt,
                 phase == Phase.Proven ? s.finishedAt : null,
                 phase == Phase.Failed ? condition(s, "Ready") : null,
-                message);
+                message,
+                s == null ? null : s.retainUntil,
+                s == null ? null : s.lockMode);
     }
 
     private static String condition(CheckpointStatus s, String type) {

@@ -109,6 +109,8 @@ final class ApiCluster implements AutoCloseable {
                 s.tag = c.getSpec().tag;
                 s.sealedAt = "2026-11-26T10:00:00Z";
                 s.finishedAt = "2026-11-26T10:00:30Z";
+                s.retainUntil = "2026-12-26T10:00:00Z";
+                s.lockMode = "COMPLIANCE";
                 s.message = fail ? "the dump failed: authentication failed for user 'app': check the password in Secret prod-api-conn"
                         : "restored into a throwaway PostgreSQL and 12 tables, 4200 rows matched the ledger";
                 s.archive = new CheckpointStatus.Archive();

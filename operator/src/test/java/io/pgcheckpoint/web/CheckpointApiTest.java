@@ -107,6 +107,8 @@ class CheckpointApiTest {
         assertEquals(4200, a.body().get("rows").asLong());
         assertEquals("2026-11-26T10:00:00Z", a.body().get("sealed_at").asText());
         assertEquals("2026-11-26T10:00:30Z", a.body().get("proven_at").asText());
+        assertEquals("2026-12-26T10:00:00Z", a.body().get("retain_until").asText(), "the Object Lock's date is part of the answer");
+        assertEquals("COMPLIANCE", a.body().get("lock_mode").asText());
         Checkpoint c = admin.resources(Checkpoint.class).inNamespace(NS).withName("pre-deploy-4f3a9c1").get();
         assertEquals("prod-api", c.getSpec().database);
         assertEquals("4f3a9c1", c.getSpec().commit);
