@@ -81,13 +81,8 @@ class DeletionPolicyTest extends MiddleTier {
             spec.cleanupServiceAccountName = "pruner";
             spec.signing = signing();
         });
-        checkpoint("pre-deploy-1", "pre-deploy-1");
-        prove("pre-deploy-1");
-        awaitMeta("pre-deploy-1", c -> c.hasFinalizer(FINALIZER));
-        client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1").delete();
+        String name = proveThenDelete("pre-deploy-1");
 
-        String name = await("pre-deploy-1", c -> c.getStatus().cleanup != null && c.getStatus().cleanup.job != null)
-                .getStatus().cleanup.job;
         Job cleanup = job(name);
         var pod = cleanup.getSpec().getTemplate().getSpec();
         var main = pod.getContainers().get(0);
@@ -109,12 +104,7 @@ class DeletionPolicyTest extends MiddleTier {
     @Test
     void aLockedObjectKeepsTheFinalizerAndSaysUntilWhen() {
         database("prod", true, spec -> spec.deletionPolicy = DeletionPolicy.Delete);
-        checkpoint("pre-deploy-1", "pre-deploy-1");
-        prove("pre-deploy-1");
-        awaitMeta("pre-deploy-1", c -> c.hasFinalizer(FINALIZER));
-        client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1").delete();
-        String first = await("pre-deploy-1", c -> c.getStatus().cleanup != null && c.getStatus().cleanup.job != null)
-                .getStatus().cleanup.job;
+        String first = proveThenDelete("pre-deploy-1");
 
         Map<String, Object> locked = new LinkedHashMap<>();
         locked.put("ok", false);
@@ -163,12 +153,7 @@ class DeletionPolicyTest extends MiddleTier {
     @Test
     void theLockDateIsReadFromTheErrorWhenTheResultCarriesNone() {
         database("prod", true, spec -> spec.deletionPolicy = DeletionPolicy.Delete);
-        checkpoint("pre-deploy-1", "pre-deploy-1");
-        prove("pre-deploy-1");
-        awaitMeta("pre-deploy-1", c -> c.hasFinalizer(FINALIZER));
-        client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1").delete();
-        String first = await("pre-deploy-1", c -> c.getStatus().cleanup != null && c.getStatus().cleanup.job != null)
-                .getStatus().cleanup.job;
+        String first = proveThenDelete("pre-deploy-1");
         // exactly what the CLI's delete prints for a locked checkpoint: a CommandError, no DeleteResult fields
         finish(first, false, Json.compact(io.pgcheckpoint.engine.CommandError.of("store.locked", "checkpoint 'pre-deploy-1' in "
                 + "s3://checkpoints/prod/x/prod is under Object Lock until 2099-02-03T04:05:06Z: nothing was deleted; it can be "
@@ -184,12 +169,7 @@ class DeletionPolicyTest extends MiddleTier {
     @Test
     void aCleanupJobThatVanishedIsStartedAgain() {
         database("prod", true, spec -> spec.deletionPolicy = DeletionPolicy.Delete);
-        checkpoint("pre-deploy-1", "pre-deploy-1");
-        prove("pre-deploy-1");
-        awaitMeta("pre-deploy-1", c -> c.hasFinalizer(FINALIZER));
-        client.resources(Checkpoint.class).inNamespace(ns).withName("pre-deploy-1").delete();
-        String first = await("pre-deploy-1", c -> c.getStatus().cleanup != null && c.getStatus().cleanup.job != null)
-                .getStatus().cleanup.job;
+        String first = proveThenDelete("pre-deploy-1");
         client.batch().v1().jobs().inNamespace(ns).withName(first).delete();
         String second = await("pre-deploy-1", c -> !first.equals(c.getStatus().cleanup.job)).getStatus().cleanup.job;
         assertTrue(second.endsWith("-cleanup-2"), second);
@@ -398,6 +378,15 @@ class DeletionPolicyTest extends MiddleTier {
     void serviceAccount(String name) {
         client.serviceAccounts().inNamespace(ns).resource(new ServiceAccountBuilder().withNewMetadata().withName(name).endMetadata()
                 .build()).create();
+    }
+
+    /** A proven checkpoint under the Delete policy, then deleted: returns the name of its cleanup Job. */
+    private String proveThenDelete(String name) {
+        checkpoint(name, name);
+        prove(name);
+        awaitMeta(name, c -> c.hasFinalizer(FINALIZER));
+        client.resources(Checkpoint.class).inNamespace(ns).withName(name).delete();
+        return await(name, c -> c.getStatus().cleanup != null && c.getStatus().cleanup.job != null).getStatus().cleanup.job;
     }
 
     void checkpoint(String name, String tag, Consumer<Checkpoint> customize) {
