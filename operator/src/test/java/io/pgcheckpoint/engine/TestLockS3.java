@@ -1,7 +1,6 @@
 package io.pgcheckpoint.engine;
 
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,9 +9,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -149,12 +145,7 @@ public final class TestLockS3 implements AutoCloseable {
 
     /** The bucket owner's (root) client. */
     public S3Client client() {
-        return S3Client.builder().endpointOverride(URI.create(endpoint())).region(Region.US_EAST_1)
-                .forcePathStyle(true)
-                .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(software.amazon.awssdk.core.checksums.ResponseChecksumValidation.WHEN_REQUIRED)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
-                .build();
+        return TestS3.client(endpoint(), ACCESS_KEY, SECRET_KEY);
     }
 
     public String output() throws IOException {

@@ -91,11 +91,16 @@ public final class TestS3 implements AutoCloseable {
     }
 
     public S3Client client() {
-        return S3Client.builder().endpointOverride(URI.create(endpoint())).region(Region.US_EAST_1)
+        return client(endpoint(), ACCESS_KEY, SECRET_KEY);
+    }
+
+    /** A path-style client of a test server, checksums only where S3 requires them (as test servers expect). */
+    static S3Client client(String endpoint, String accessKey, String secretKey) {
+        return S3Client.builder().endpointOverride(URI.create(endpoint)).region(Region.US_EAST_1)
                 .forcePathStyle(true)
                 .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(software.amazon.awssdk.core.checksums.ResponseChecksumValidation.WHEN_REQUIRED)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
                 .build();
     }
 
