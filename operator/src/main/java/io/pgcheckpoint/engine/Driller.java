@@ -20,7 +20,11 @@ import java.util.stream.Stream;
  * every count matches; the report is written to {@code drill.json} beside the archive either way.
  */
 public final class Driller {
-    public static final String DRILL_DATABASE = "pgcheckpoint_drill";
+    /**
+     * A throwaway server's own database, initdb's "postgres" (UTF8, C.UTF-8, as empty as template0
+     * and checked to be empty): the restore goes there rather than into a database created for it.
+     */
+    public static final String DRILL_DATABASE = "postgres";
     /** How long a drill waits for a --target server that is still booting. */
     static final java.time.Duration SERVER_PATIENCE = java.time.Duration.ofMinutes(3);
     private final PgTools tools;
@@ -84,14 +88,7 @@ public final class Driller {
     }
 
     private static LocalPostgres startThrowaway(PgTools tools, Progress progress) {
-        LocalPostgres pg = LocalPostgres.start(tools, progress);
-        try (Connection c = Db.connect(pg.target("postgres"))) {
-            Db.execute(c, "CREATE DATABASE " + DRILL_DATABASE + " TEMPLATE template0 ENCODING 'UTF8'");
-            return pg;
-        } catch (SQLException e) {
-            pg.close();
-            throw new CheckpointException("drill.server", "cannot create the drill database: " + e.getMessage(), e);
-        }
+        return LocalPostgres.start(tools, progress);
     }
 
     private static LocalPostgres join(CompletableFuture<LocalPostgres> server) {
