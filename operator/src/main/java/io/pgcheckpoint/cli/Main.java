@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The single entry point of the jar: every role of pgcheckpoint is a subcommand. */
 @Command(name = "pgcheckpoint", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Seal a pg_dump checkpoint before a migration, prove it restorable, restore tables surgically.",
-        subcommands = {SealCommand.class, DrillCommand.class, RestoreCommand.class, DiffCommand.class, ListCommand.class, ShowCommand.class, PruneCommand.class, DeleteCommand.class, KeygenCommand.class, OperatorCommand.class, CreateCommand.class, StatusCommand.class},
+        subcommands = {SealCommand.class, DrillCommand.class, RestoreCommand.class, DiffCommand.class, ListCommand.class, ShowCommand.class, PruneCommand.class, DeleteCommand.class, KeygenCommand.class, OperatorCommand.class, CreateCommand.class, StatusCommand.class, CdsTrainingCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the checkpoint operation failed (message says why), 2 invalid usage."})
 public final class Main implements Runnable {
     public static final int FAILED = 1;
