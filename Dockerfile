@@ -75,11 +75,20 @@ RUN set -eux; \
     for m in $PG_MAJORS; do "/usr/lib/postgresql/$m/bin/pg_dump" --version; "/usr/lib/postgresql/$m/bin/pg_restore" --version; done
 
 COPY operator/target/pgcheckpoint.jar /opt/pgcheckpoint/pgcheckpoint.jar
+# Class-data sharing for a faster JVM start (docs/benchmarks.md): a training run loads the classes
+# seal, drill and restore use and this JVM writes them to pgcheckpoint.jsa at exit; the launcher maps
+# it, and a JVM that cannot use it ignores it silently. No archive, no harm: the build goes on.
 RUN set -eux; \
-    printf '%s\n' '#!/bin/sh' 'exec java $JAVA_OPTS -jar /opt/pgcheckpoint/pgcheckpoint.jar "$@"' \
+    java -XX:ArchiveClassesAtExit=/opt/pgcheckpoint/pgcheckpoint.jsa -Xlog:cds=off -Xlog:cds+dynamic=off \
+        -jar /opt/pgcheckpoint/pgcheckpoint.jar cds-training || rm -f /opt/pgcheckpoint/pgcheckpoint.jsa; \
+    printf '%s\n' '#!/bin/sh' \
+        'cds=/opt/pgcheckpoint/pgcheckpoint.jsa' \
+        'if [ -f "$cds" ]; then set -- -XX:SharedArchiveFile="$cds" -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off -jar /opt/pgcheckpoint/pgcheckpoint.jar "$@"; else set -- -jar /opt/pgcheckpoint/pgcheckpoint.jar "$@"; fi' \
+        'exec java $JAVA_OPTS "$@"' \
         > /usr/local/bin/pgcheckpoint; \
     chmod 0755 /usr/local/bin/pgcheckpoint; \
-    chmod 0644 /opt/pgcheckpoint/pgcheckpoint.jar
+    chmod 0644 /opt/pgcheckpoint/pgcheckpoint.jar; \
+    if [ -f /opt/pgcheckpoint/pgcheckpoint.jsa ]; then chmod 0644 /opt/pgcheckpoint/pgcheckpoint.jsa; fi
 
 ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError" \
     LANG=C.UTF-8 \

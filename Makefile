@@ -8,6 +8,7 @@ deps:
 
 build: deps
 	$(MVN) package -DskipTests
+	scripts/cds-archive operator/target/pgcheckpoint.jar
 
 # Copies the CRDs generated from the Java classes to crds/ and the chart; a test fails when they drift.
 crds: build

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The single entry point of the jar: every role of pgcheckpoint is a subcommand. */
 @Command(name = "pgcheckpoint", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Seal a pg_dump checkpoint before a migration, prove it restorable, restore tables surgically.",
-        subcommands = {SealCommand.class, DrillCommand.class, RestoreCommand.class, DiffCommand.class, ListCommand.class, ShowCommand.class, PruneCommand.class, DeleteCommand.class, KeygenCommand.class, OperatorCommand.class, CreateCommand.class, StatusCommand.class},
+        subcommands = {SealCommand.class, DrillCommand.class, RestoreCommand.class, DiffCommand.class, ListCommand.class, ShowCommand.class, PruneCommand.class, DeleteCommand.class, KeygenCommand.class, OperatorCommand.class, CreateCommand.class, StatusCommand.class, CdsTrainingCommand.class},
         footer = {"", "Exit codes: 0 success, 1 the checkpoint operation failed (message says why), 2 invalid usage."})
 public final class Main implements Runnable {
     public static final int FAILED = 1;
@@ -25,6 +25,7 @@ public final class Main implements Runnable {
         int code = execute(args);
         if (System.getenv("PGCHECKPOINT_REPORT_HEAP") != null) {
             System.err.println("peak heap MB: " + peakHeapMegabytes());
+            System.err.println("peak RSS MB: " + peakRssMegabytes());
         }
         System.exit(code);
     }
@@ -38,6 +39,23 @@ public final class Main implements Runnable {
             }
         }
         return bytes / (1024 * 1024);
+    }
+
+    /**
+     * This JVM's own peak resident set (VmHWM), without its children: the throwaway server's
+     * backends, pg_dump and pg_restore are not the JVM's memory. -1 where /proc is not there.
+     */
+    static long peakRssMegabytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux
+        }
+        return -1;
     }
 
     public static int execute(String... args) {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.concurrent.CompletableFuture;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -19,7 +20,11 @@ import java.util.stream.Stream;
  * every count matches; the report is written to {@code drill.json} beside the archive either way.
  */
 public final class Driller {
-    public static final String DRILL_DATABASE = "pgcheckpoint_drill";
+    /**
+     * A throwaway server's own database, initdb's "postgres" (UTF8, C.UTF-8, as empty as template0
+     * and checked to be empty): the restore goes there rather than into a database created for it.
+     */
+    public static final String DRILL_DATABASE = "postgres";
     /** How long a drill waits for a --target server that is still booting. */
     static final java.time.Duration SERVER_PATIENCE = java.time.Duration.ofMinutes(3);
     private final PgTools tools;
@@ -83,14 +88,7 @@ public final class Driller {
     }
 
     private static LocalPostgres startThrowaway(PgTools tools, Progress progress) {
-        LocalPostgres pg = LocalPostgres.start(tools, progress);
-        try (Connection c = Db.connect(pg.target("postgres"))) {
-            Db.execute(c, "CREATE DATABASE " + DRILL_DATABASE + " TEMPLATE template0 ENCODING 'UTF8'");
-            return pg;
-        } catch (SQLException e) {
-            pg.close();
-            throw new CheckpointException("drill.server", "cannot create the drill database: " + e.getMessage(), e);
-        }
+        return LocalPostgres.start(tools, progress);
     }
 
     private static LocalPostgres join(CompletableFuture<LocalPostgres> server) {
@@ -153,6 +151,8 @@ public final class Driller {
         }
         String pgRestoreVersion = restoreTools.version("pg_restore");
         List<String> notes = new ArrayList<>();
+        // tables counted while pg_restore was still building indexes, each once its data was in
+        Map<Ledger.Entry, Long> early = new java.util.concurrent.ConcurrentHashMap<>();
         long restoreStart = System.nanoTime();
         PgTools.Result restore;
         if (PgTools.major(pgRestoreVersion) > serverMajor) {
@@ -169,9 +169,7 @@ public final class Driller {
         } else {
             progress.step("restoring into PostgreSQL " + serverVersion + " (" + target.describe() + ") with "
                     + PgTools.shortVersion(pgRestoreVersion) + " -j " + jobs);
-            restore = PgTools.run(List.of(restoreTools.path("pg_restore"), "--jobs=" + jobs, "--exit-on-error",
-                    "--no-owner", "--no-privileges", "--no-tablespaces", "--no-subscriptions", "--no-publications",
-                    "--no-password", "--dbname=" + target.database(), archive.toString()), target.libpqEnv());
+            restore = restoreCountingLoaded(restoreTools, archive, target, jobs, manifest, early);
         }
         long restoreMillis = Sealer.millisSince(restoreStart);
         if (restore.exitCode() != 0) {
@@ -181,7 +179,9 @@ public final class Driller {
             recordFailure(store, manifest, e);
             throw e;
         }
-        progress.step("restored in " + restoreMillis / 1000.0 + " s; counting " + manifest.ledger().tableCount() + " tables");
+        progress.step("restored in " + restoreMillis / 1000.0 + " s; " + (early.isEmpty() ? ""
+                : early.size() + " table(s) counted as soon as their data was in, ") + "counting "
+                + (manifest.ledger().tableCount() - early.size()) + " table(s)");
 
         long countStart = System.nanoTime();
         List<DrillReport.Mismatch> mismatches = new ArrayList<>();
@@ -195,7 +195,7 @@ public final class Driller {
                     views += checkRefreshed(c, entry.schema(), entry.name(), mismatches);
                     continue;
                 }
-                Long found = countIfExists(c, entry);
+                Long found = early.containsKey(entry) ? early.get(entry) : countIfExists(c, entry);
                 if (found == null || found != entry.rows()) {
                     mismatches.add(new DrillReport.Mismatch(entry.display(), entry.rows(), found));
                 }
@@ -223,6 +223,155 @@ public final class Driller {
                         + (views == 0 ? "" : "; " + views + " materialized view(s) refreshed")
                 : "FAILED: " + mismatches.size() + " count(s) differ from the ledger, first: " + mismatches.get(0).describe());
         return report;
+    }
+
+    /**
+     * {@code pg_restore --jobs=N} into the target; with N &gt; 1 also {@code --verbose}, and each ledger
+     * table whose TABLE DATA item pg_restore reports finished ({@link DataLoads}) is counted at once,
+     * in a session of its own, while pg_restore goes on with indexes and constraints. The counts go
+     * into {@code counted} only when pg_restore succeeded; a table not counted there (no such line,
+     * its lock held by pg_restore's ALTER TABLE, an error) is counted after the restore, as before.
+     */
+    private static PgTools.Result restoreCountingLoaded(PgTools tools, Path archive, DbTarget target, int jobs,
+                                                        Manifest manifest, Map<Ledger.Entry, Long> counted) {
+        Map<Integer, Ledger.Entry> countable = Map.of();
+        if (jobs > 1) {
+            try {
+                countable = DataLoads.countable(new Toc(tools, archive).entries(), manifest.ledger().tables());
+            } catch (CheckpointException e) {
+                // the archive's list cannot be read: pg_restore itself says why below
+            }
+        }
+        List<String> command = new ArrayList<>(List.of(tools.path("pg_restore"), "--jobs=" + jobs, "--exit-on-error",
+                "--no-owner", "--no-privileges", "--no-tablespaces", "--no-subscriptions", "--no-publications",
+                "--no-password", "--dbname=" + target.database()));
+        if (!countable.isEmpty()) {
+            command.add("--verbose");
+        }
+        command.add(archive.toString());
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().putAll(target.libpqEnv());
+        messagesUntranslated(pb.environment());
+        LoadedCounter counter = countable.isEmpty() ? null : new LoadedCounter(target);
+        try {
+            Process p = pb.start();
+            p.getOutputStream().close();
+            Map<Integer, Ledger.Entry> items = countable;
+            PgTools.StderrTail err = counter == null ? PgTools.StderrTail.drain(p.getErrorStream())
+                    : PgTools.StderrTail.drain(p.getErrorStream(), line -> {
+                        DataLoads.loaded(line, items).ifPresent(counter::offer);
+                        if (DataLoads.anyFinished(line)) {
+                            counter.retryLocked();
+                        }
+                    });
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int exit = p.waitFor();
+            String stderr = err.text(); // every line has been seen once the drain has ended
+            if (counter != null) {
+                Map<Ledger.Entry, Long> counts = exit == 0 ? counter.finish() : counter.abandon();
+                counted.putAll(counts);
+            }
+            return new PgTools.Result(exit, out, stderr);
+        } catch (IOException e) {
+            throw new CheckpointException("tools.missing", "cannot run pg_restore: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException("interrupted", "interrupted while restoring");
+        } finally {
+            if (counter != null) {
+                counter.abandon();
+            }
+        }
+    }
+
+    /** pg_restore's progress lines are matched in English: no translation, whatever the locale. */
+    static void messagesUntranslated(Map<String, String> env) {
+        String all = env.remove("LC_ALL");
+        if (all != null && !env.containsKey("LC_CTYPE")) {
+            env.put("LC_CTYPE", all);
+        }
+        env.remove("LANGUAGE");
+        env.put("LC_MESSAGES", "C");
+    }
+
+    /**
+     * Counts tables one after the other, on its own thread and session, as they are offered. A
+     * table whose lock pg_restore holds (ALTER TABLE ... ADD PRIMARY KEY takes ACCESS EXCLUSIVE)
+     * is not waited for: lock_timeout gives up on it, it is tried again when pg_restore next
+     * finishes an item (at most {@value #TRIES} times), else counted after the restore.
+     */
+    private static final class LoadedCounter {
+        private static final Ledger.Entry END = new Ledger.Entry("", "", "", -1);
+        static final int TRIES = 20;
+        private final java.util.concurrent.BlockingQueue<Ledger.Entry> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+        private final Map<Ledger.Entry, Long> counts = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<Ledger.Entry, Integer> locked = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Thread thread;
+        private volatile boolean abandoned;
+
+        LoadedCounter(DbTarget target) {
+            thread = new Thread(() -> run(target), "drill-count-loaded");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void offer(Ledger.Entry table) {
+            queue.add(table);
+        }
+
+        /** Offers again the tables whose lock was held the last time. */
+        void retryLocked() {
+            for (Ledger.Entry table : List.copyOf(locked.keySet())) {
+                Integer tries = locked.remove(table);
+                if (tries != null) {
+                    queue.add(table);
+                }
+            }
+        }
+
+        private void run(DbTarget target) {
+            Map<Ledger.Entry, Integer> tries = new java.util.HashMap<>();
+            try (Connection c = Db.connect(target)) {
+                Db.execute(c, "SET lock_timeout = '100ms'");
+                while (true) {
+                    Ledger.Entry table = queue.take();
+                    if (table == END || abandoned) {
+                        return;
+                    }
+                    try {
+                        counts.put(table, Ledger.count(c, table.schema(), table.name(), table.filter()));
+                        tries.remove(table);
+                    } catch (SQLException e) {
+                        if (c.isClosed() || !c.isValid(5)) {
+                            return;
+                        }
+                        int tried = tries.merge(table, 1, Integer::sum);
+                        if ("55P03".equals(e.getSQLState()) && tried < TRIES) {
+                            locked.put(table, tried);
+                        }
+                        // else failed: counted after the restore
+                    }
+                }
+            } catch (SQLException | RuntimeException e) {
+                // every table not counted here is counted after the restore
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        /** Counts what is still offered, then returns every count taken. */
+        Map<Ledger.Entry, Long> finish() throws InterruptedException {
+            queue.add(END);
+            thread.join();
+            return abandoned ? Map.of() : Map.copyOf(counts);
+        }
+
+        /** Stops after the count under way; nothing it counted is used. */
+        Map<Ledger.Entry, Long> abandon() {
+            abandoned = true;
+            queue.add(END);
+            return Map.of();
+        }
     }
 
     /**

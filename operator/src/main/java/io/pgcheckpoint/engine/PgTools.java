@@ -448,8 +448,11 @@ public final class PgTools {
         private long total;
         private long lineStart;
         private final Thread thread;
+        /** Told every line (its first LINE_PREFIX bytes) as it ends, on the draining thread. */
+        private final java.util.function.Consumer<String> lines;
 
-        private StderrTail(InputStream in) {
+        private StderrTail(InputStream in, java.util.function.Consumer<String> lines) {
+            this.lines = lines;
             thread = new Thread(() -> {
                 byte[] chunk = new byte[4096];
                 try {
@@ -497,11 +500,22 @@ public final class PgTools {
                     errorOffsets.add(lineStart);
                 }
             }
+            if (lines != null && line.size() > 0) {
+                lines.accept(line.toString(StandardCharsets.UTF_8).strip());
+            }
             line.reset();
         }
 
         public static StderrTail drain(InputStream in) {
-            return new StderrTail(in);
+            return new StderrTail(in, null);
+        }
+
+        /**
+         * Also hands every line (up to its first 1 KiB, stripped) to {@code lines} as soon as it
+         * ends, on the draining thread: {@code lines} must be quick and must not throw.
+         */
+        public static StderrTail drain(InputStream in, java.util.function.Consumer<String> lines) {
+            return new StderrTail(in, lines);
         }
 
         /**

@@ -225,6 +225,9 @@ public final class Sealer {
             try (LockWatch watch = new LockWatch(request.db(), dumpApplication, sealerPid, locked, run::cycle)) {
                 long countStart = System.nanoTime();
                 try {
+                    // One backend: parallel workers would take the cores pg_dump and its server
+                    // process need, and the dump, not the count, sets how long the seal takes.
+                    Db.execute(c, "SET LOCAL max_parallel_workers_per_gather = 0");
                     entries = Ledger.countAll(c, counted, progress, run::check);
                     largeObjects = Ledger.largeObjects(c);
                 } catch (SQLException e) {

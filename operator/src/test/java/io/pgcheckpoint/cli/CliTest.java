@@ -98,4 +98,14 @@ class CliTest {
         assertEquals(1, notFound.exit());
         assertEquals("checkpoint.not-found", notFound.json().get("error").asText());
     }
+
+    /** The CDS archive's training run (scripts/cds-archive, the Dockerfile) needs no database and succeeds. */
+    @Test
+    void cdsTrainingLoadsTheEnginesClassesWithoutADatabase() {
+        Run r = run("cds-training");
+        assertEquals(0, r.exit(), r.stderr());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cds-training: loaded (\\d+) classes").matcher(r.stderr());
+        assertTrue(m.find(), r.stderr());
+        assertTrue(Integer.parseInt(m.group(1)) > 100, r.stderr());
+    }
 }
