@@ -219,32 +219,26 @@ public final class Sql {
         return n;
     }
 
+    /** End (exclusive) of a '...' string literal starting at i; E'' strings also escape with backslashes. */
     private static int skipString(String s, int i, boolean backslashEscapes) {
+        return skipQuoted(s, i, '\'', backslashEscapes);
+    }
+
+    /** End (exclusive) of a "..." quoted identifier starting at i. */
+    private static int skipQuoted(String s, int i) {
+        return skipQuoted(s, i, '"', false);
+    }
+
+    /** End (exclusive) of text quoted with {@code quote} starting at i, where a doubled quote stands for itself. */
+    private static int skipQuoted(String s, int i, char quote, boolean backslashEscapes) {
         int n = s.length();
         i++;
         while (i < n) {
             char c = s.charAt(i);
             if (backslashEscapes && c == '\\') {
                 i += 2;
-            } else if (c == '\'') {
-                if (i + 1 < n && s.charAt(i + 1) == '\'') {
-                    i += 2;
-                } else {
-                    return i + 1;
-                }
-            } else {
-                i++;
-            }
-        }
-        return n;
-    }
-
-    private static int skipQuoted(String s, int i) {
-        int n = s.length();
-        i++;
-        while (i < n) {
-            if (s.charAt(i) == '"') {
-                if (i + 1 < n && s.charAt(i + 1) == '"') {
+            } else if (c == quote) {
+                if (i + 1 < n && s.charAt(i + 1) == quote) {
                     i += 2;
                 } else {
                     return i + 1;
