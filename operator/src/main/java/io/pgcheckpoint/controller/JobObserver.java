@@ -159,37 +159,44 @@ final class JobObserver {
 
     /** The kubelet's CreateContainerConfigError about a Secret, as a sentence naming the Secret, the key and their role. */
     static String secretProblem(String kubeletMessage, List<Database> databases) {
-        Matcher missing = SECRET_NOT_FOUND.matcher(kubeletMessage);
-        if (missing.find()) {
-            String name = missing.group(1);
-            return "Secret '" + name + "'" + role(name, null, databases) + " does not exist: create it";
+        String missing = secretMissing(kubeletMessage, databases);
+        if (missing != null) {
+            return missing;
         }
         Matcher key = KEY_NOT_FOUND.matcher(kubeletMessage);
-        if (key.find()) {
-            String name = key.group(3);
-            return "Secret '" + name + "'" + role(name, key.group(1), databases) + " has no key '" + key.group(1) + "': add it";
-        }
-        return null;
+        return key.find() ? keyMissing(key.group(3), key.group(1), databases) : null;
     }
 
     /** The kubelet's FailedMount about the signing key's Secret volume, as a sentence naming the Secret and the key. */
     static String mountProblem(String kubeletMessage, List<Database> databases) {
-        Matcher missing = SECRET_NOT_FOUND.matcher(kubeletMessage);
-        if (missing.find()) {
-            String name = missing.group(1);
-            return "Secret '" + name + "'" + role(name, null, databases) + " does not exist: create it";
+        String missing = secretMissing(kubeletMessage, databases);
+        if (missing != null) {
+            return missing;
         }
         Matcher key = MOUNT_KEY_NOT_FOUND.matcher(kubeletMessage);
         if (key.find()) {
             for (Database db : databases) {
                 DatabaseSpec.SecretKey signing = JobFactory.signingKey(db);
                 if (signing != null && signing.key.equals(key.group(1))) {
-                    return "Secret '" + signing.name + "'" + role(signing.name, key.group(1), databases) + " has no key '"
-                            + key.group(1) + "': add it";
+                    return keyMissing(signing.name, key.group(1), databases);
                 }
             }
         }
         return null;
+    }
+
+    /** "Secret 'x' (its role) does not exist: create it" when the kubelet says a Secret is not found, else null. */
+    private static String secretMissing(String kubeletMessage, List<Database> databases) {
+        Matcher missing = SECRET_NOT_FOUND.matcher(kubeletMessage);
+        if (!missing.find()) {
+            return null;
+        }
+        String name = missing.group(1);
+        return "Secret '" + name + "'" + role(name, null, databases) + " does not exist: create it";
+    }
+
+    private static String keyMissing(String secret, String key, List<Database> databases) {
+        return "Secret '" + secret + "'" + role(secret, key, databases) + " has no key '" + key + "': add it";
     }
 
     private static String role(String secret, String missingKey, List<Database> databases) {
