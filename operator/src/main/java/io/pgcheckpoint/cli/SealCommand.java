@@ -37,6 +37,12 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
     @Option(names = "--exclude-table", paramLabel = "SCHEMA.TABLE", description = "Leave this table out (repeatable; exact name, quote odd ones).")
     java.util.List<String> excludeTables;
 
+    @Option(names = "--jobs", paramLabel = "N", defaultValue = "1",
+            description = {"Parallel pg_dump workers (default ${DEFAULT-VALUE}: one pg_dump -Fc stream). More than 1 dumps that many",
+                    "tables at once in pg_dump's directory format, each file uploaded as soon as it is written, with its own sha256;",
+                    "it needs N+1 database connections and local disk (TMPDIR) for the files not uploaded yet."})
+    int jobs;
+
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "6h",
             description = "Stop and fail (seal.timeout) when the whole seal takes longer, e.g. 45m (default ${DEFAULT-VALUE}).")
     String timeout;
@@ -100,8 +106,9 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
                     .seal(new Sealer.Request(db(db), s, tag, commit, reason, io.pgcheckpoint.engine.Compression.parse(compress),
                             new io.pgcheckpoint.engine.Exclusions(excludeSchemas, excludeTables))
                             .withLimits(new Sealer.Limits(positive("--lock-wait-timeout", lockWaitTimeout),
-                                    positive("--timeout", timeout))));
-            SealResult json = SealResult.of(m, s.uri(Manifest.key(m.tag(), m.archive().file())), key != null);
+                                    positive("--timeout", timeout))).withJobs(jobs));
+            SealResult json = SealResult.of(m, s.uri(Manifest.key(m.tag(), m.archive().file())) + (m.archive().isDirectory() ? "/" : ""),
+                    key != null);
             output.result(json, () -> System.out.printf("sealed %s: %s, %d tables, %d rows, sha256 %s%s%s%n",
                     json.archive(), json.size(), json.tables(), json.rows(), json.sha256(),
                     json.retainUntil() == null ? "" : ", locked (" + json.lockMode() + ") until " + json.retainUntil(),

@@ -32,8 +32,14 @@ final class ShowCommand extends StoreCommand implements Callable<Integer> {
                 return 0;
             }
             System.out.printf("checkpoint  %s%n", m.tag());
-            System.out.printf("archive     %s (%s, sha256 %s)%n", s.uri(Manifest.key(tag, m.archive().file())),
-                    Sizes.human(m.archive().bytes()), m.archive().sha256());
+            if (m.archive().isDirectory()) {
+                System.out.printf("archive     %s/ (%s in %d files, directory format; sha256 of the file list %s)%n",
+                        s.uri(Manifest.key(tag, m.archive().file())), Sizes.human(m.archive().bytes()),
+                        m.archive().files().size(), m.archive().sha256());
+            } else {
+                System.out.printf("archive     %s (%s, sha256 %s)%n", s.uri(Manifest.key(tag, m.archive().file())),
+                        Sizes.human(m.archive().bytes()), m.archive().sha256());
+            }
             System.out.printf("snapshot    %s of %s (PostgreSQL %s, %s)%n", m.snapshotTime(), m.database(), m.serverVersion(), m.pgDumpVersion());
             System.out.printf("commit      %s%n", m.commit() == null ? "-" : m.commit());
             System.out.printf("lock        %s%n", m.objectLock() == null ? "none"

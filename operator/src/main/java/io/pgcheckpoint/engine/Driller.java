@@ -56,7 +56,9 @@ public final class Driller {
                 : CompletableFuture.supplyAsync(() -> startThrowaway(serverTools, progress));
         try {
             progress.step("downloading " + store.uri(Manifest.key(tag, manifest.archive().file())) + " ("
-                    + Sizes.human(manifest.archive().bytes()) + ") and verifying its sha256");
+                    + Sizes.human(manifest.archive().bytes()) + (manifest.archive().isDirectory()
+                    ? " in " + manifest.archive().files().size() + " files) and verifying each one's sha256"
+                    : ") and verifying its sha256"));
             long downloadStart = System.nanoTime();
             Path archive;
             try {

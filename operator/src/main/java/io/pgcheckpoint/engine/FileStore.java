@@ -193,6 +193,21 @@ public final class FileStore implements Store {
     }
 
     @Override
+    public List<String> keys(String prefix) {
+        Path dir = resolve(prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            // a .partial file is a write in progress, not an object
+            return files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(".partial"))
+                    .map(f -> root.relativize(f).toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new CheckpointException("store.read", "cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public void delete(String key) {
         try {
             Files.deleteIfExists(resolve(key));

@@ -44,6 +44,8 @@ final class LockWatch implements AutoCloseable {
                            EXISTS (SELECT 1 FROM unnest(pg_blocking_pids(a.pid)) b WHERE ? = ANY(pg_blocking_pids(b)))
                       FROM pg_stat_activity a
                      WHERE a.application_name = ?
+                     ORDER BY a.backend_start, a.pid -- pg_dump's leader; parallel workers connect after it
+                     LIMIT 1
                     """)) {
                 st.setArray(1, oids);
                 st.setInt(2, sealerPid);

@@ -39,7 +39,15 @@ public record Manifest(
 
     /** 2: materialized views listed apart from the counted tables; extension configuration tables counted with their filter. */
     public static final int FORMAT_VERSION = 2;
+    /** 3: the archive is pg_dump's directory format, one object per file ({@link Archive#files}); older readers must refuse it. */
+    public static final int DIRECTORY_FORMAT_VERSION = 3;
+    /** The newest format this build reads. */
+    public static final int NEWEST_READABLE = DIRECTORY_FORMAT_VERSION;
     public static final String ARCHIVE = "archive.dump";
+    /** The prefix under the tag of a directory-format archive's files: {@code <tag>/archive/toc.dat}, ... */
+    public static final String ARCHIVE_DIRECTORY = "archive";
+    /** pg_dump's table of contents in a directory-format archive: committed first, so it marks an orphan. */
+    public static final String TOC = "toc.dat";
     public static final String MANIFEST = "manifest.json";
     public static final String DRILL = "drill.json";
     /** The Ed25519 signature of manifest.json's exact bytes, written just before it (docs/immutability.md). */
@@ -63,7 +71,43 @@ public record Manifest(
         public static final java.util.List<String> ALGORITHMS = java.util.List.of("AES256", "aws:kms");
     }
 
-    public record Archive(String file, long bytes, String sha256, String format, String compression) {
+    /**
+     * The archive: one file ({@code format} "custom"), or pg_dump's directory format ("directory"),
+     * whose {@code files} are stored under {@code <tag>/<file>/}, each with its own size and sha256.
+     * For a directory, {@code sha256} is that of the file list as {@code sha256sum} prints it
+     * ("&lt;sha256&gt;  &lt;name&gt;" lines, sorted by name), {@code bytes} the sum of the files.
+     */
+    public record Archive(String file, long bytes, String sha256, String format, String compression, List<ArchiveFile> files) {
+        public Archive(String file, long bytes, String sha256, String format, String compression) {
+            this(file, bytes, sha256, format, compression, null);
+        }
+
+        @com.fasterxml.jackson.annotation.JsonIgnore
+        public boolean isDirectory() {
+            return "directory".equals(format);
+        }
+
+        /** The store key of one file of a directory archive. */
+        public String key(String tag, String name) {
+            return Manifest.key(tag, file + "/" + name);
+        }
+    }
+
+    /** One file of a directory-format archive. */
+    public record ArchiveFile(String name, long bytes, String sha256) {
+    }
+
+    /** The sha256 of a directory archive's file list, as {@code sha256sum} prints it, sorted by name. */
+    public static String listingSha256(List<ArchiveFile> files) {
+        StringBuilder listing = new StringBuilder();
+        files.stream().sorted(java.util.Comparator.comparing(ArchiveFile::name))
+                .forEach(f -> listing.append(f.sha256()).append("  ").append(f.name()).append('\n'));
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(listing.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public record LedgerSummary(int tableCount, long totalRows, long largeObjects, List<Ledger.Entry> tables,

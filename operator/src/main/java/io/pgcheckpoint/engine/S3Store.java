@@ -278,6 +278,27 @@ public final class S3Store implements Store {
         return new MultipartUpload(key, objectKey, uploadId, protection.lock() != null);
     }
 
+    /**
+     * A local file uploaded in parts read straight from disk, so that many files can wait for their
+     * commit without holding memory; the object appears only when {@link Upload#commit()} completes it.
+     */
+    @Override
+    public Upload stage(String key, java.nio.file.Path file) {
+        Upload started = create(key);
+        MultipartUpload upload = (MultipartUpload) started;
+        try {
+            upload.fromFile(file);
+            return upload;
+        } catch (IOException | RuntimeException e) {
+            upload.abort();
+            if (e.getCause() instanceof CheckpointException failure) {
+                throw failure;
+            }
+            throw e instanceof CheckpointException ce ? ce : new CheckpointException("store.write", "uploading " + file
+                    + " to " + uri(key) + " failed: " + e.getMessage(), e);
+        }
+    }
+
     /** Parts are uploaded by one background thread while the next part fills. */
     private final class MultipartUpload extends OutputStream implements Upload {
         private final String key;
@@ -289,8 +310,9 @@ public final class S3Store implements Store {
             return t;
         });
         private final List<CompletedPart> parts = new ArrayList<>();
-        private byte[] buffer = new byte[PART_SIZE];
-        private byte[] spare = new byte[PART_SIZE];
+        // allocated on the first write: a staged file upload never needs them
+        private byte[] buffer;
+        private byte[] spare;
         private int filled;
         private Future<CompletedPart> inFlight;
         private boolean finished;
@@ -316,6 +338,10 @@ public final class S3Store implements Store {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
+            if (buffer == null) {
+                buffer = new byte[PART_SIZE];
+                spare = new byte[PART_SIZE];
+            }
             while (len > 0) {
                 int n = Math.min(len, PART_SIZE - filled);
                 System.arraycopy(b, off, buffer, filled, n);
@@ -328,7 +354,48 @@ public final class S3Store implements Store {
             }
         }
 
+        /** Uploads a whole file, part by part from disk, on this thread; {@link #commit()} then completes it. */
+        void fromFile(java.nio.file.Path file) throws IOException {
+            long size = java.nio.file.Files.size(file);
+            if ((size + PART_SIZE - 1) / PART_SIZE > 10_000) {
+                throw new IOException("file exceeds 10,000 parts of " + PART_SIZE + " bytes");
+            }
+            long offset = 0;
+            do {
+                long start = offset;
+                long length = Math.min(PART_SIZE, size - offset);
+                int partNumber = parts.size() + 1;
+                // each attempt (the SDK retries) reads the part afresh from the file
+                software.amazon.awssdk.http.ContentStreamProvider part = () -> {
+                    try {
+                        InputStream in = java.nio.file.Files.newInputStream(file);
+                        in.skipNBytes(start);
+                        return new java.io.BufferedInputStream(new BoundedInputStream(in, length), 1 << 16);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                };
+                try {
+                    var uploaded = s3.uploadPart(b -> {
+                        b.bucket(bucket).key(objectKey).uploadId(uploadId).partNumber(partNumber).contentLength(length);
+                        if (checksummed) {
+                            b.checksumAlgorithm(ChecksumAlgorithm.CRC32);
+                        }
+                    }, RequestBody.fromContentProvider(part, length, "application/octet-stream"));
+                    parts.add(CompletedPart.builder().partNumber(partNumber).eTag(uploaded.eTag())
+                            .checksumCRC32(checksummed ? uploaded.checksumCRC32() : null).build());
+                } catch (SdkException | java.io.UncheckedIOException e) {
+                    CheckpointException failure = failure(Call.UPLOAD_PART, key, e);
+                    throw new IOException(failure.getMessage(), failure);
+                }
+                offset += length;
+            } while (offset < size);
+        }
+
         private void sendBuffer() throws IOException {
+            if (buffer == null) {
+                buffer = new byte[0]; // an empty object: its one part is empty
+            }
             awaitInFlight();
             if (parts.size() >= 10_000) {
                 throw new IOException("archive exceeds 10,000 parts of " + PART_SIZE + " bytes");
@@ -664,6 +731,22 @@ public final class S3Store implements Store {
     }
 
     @Override
+    public List<String> keys(String keyPrefix) {
+        List<String> keys = new ArrayList<>();
+        try {
+            for (ListObjectsV2Response page : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(objectKey(keyPrefix)))) {
+                // a key ending in "/" is a folder marker some servers and consoles create, not an object of ours
+                page.contents().stream().filter(o -> !o.key().endsWith("/"))
+                        .forEach(o -> keys.add(o.key().substring(prefix.length())));
+            }
+        } catch (SdkException e) {
+            throw failure(Call.LIST, keyPrefix, e);
+        }
+        keys.sort(null);
+        return keys;
+    }
+
+    @Override
     public List<String> listTags() {
         List<String> tags = new ArrayList<>();
         try {
@@ -693,5 +776,39 @@ public final class S3Store implements Store {
     @Override
     public void close() {
         s3.close();
+    }
+
+    /** At most {@code remaining} bytes of {@code in}. */
+    private static final class BoundedInputStream extends java.io.FilterInputStream {
+        private long remaining;
+
+        BoundedInputStream(InputStream in, long remaining) {
+            super(in);
+            this.remaining = remaining;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int b = super.read();
+            if (b >= 0) {
+                remaining--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int n = super.read(b, off, (int) Math.min(len, remaining));
+            if (n > 0) {
+                remaining -= n;
+            }
+            return n;
+        }
     }
 }

@@ -3,6 +3,8 @@ package io.pgcheckpoint.engine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
@@ -42,11 +44,26 @@ public final class Sealer {
         return this;
     }
 
-    /** @param compression how pg_dump compresses; {@link Compression#AUTO} picks the measured default for its version */
+    /** The most parallel pg_dump workers a seal starts. */
+    public static final int MAX_JOBS = 64;
+
+    /**
+     * @param compression how pg_dump compresses; {@link Compression#AUTO} picks the measured default for its version
+     * @param jobs        1: one {@code pg_dump -Fc} stream; more: {@code pg_dump -Fd -j jobs}, one object per file
+     */
     public record Request(DbTarget db, Store store, String tag, String commit, String reason, Compression compression,
-                          Exclusions exclusions, Limits limits) {
+                          Exclusions exclusions, Limits limits, int jobs) {
         public Request {
             compression = compression == null ? Compression.AUTO : compression;
+            if (jobs < 1 || jobs > MAX_JOBS) {
+                throw new CheckpointException("usage.jobs", "--jobs must be between 1 and " + MAX_JOBS + ", not " + jobs
+                        + ": 1 dumps one stream (pg_dump -Fc), more dump that many tables at once (pg_dump -Fd -j)");
+            }
+        }
+
+        public Request(DbTarget db, Store store, String tag, String commit, String reason, Compression compression,
+                       Exclusions exclusions, Limits limits) {
+            this(db, store, tag, commit, reason, compression, exclusions, limits, 1);
         }
 
         /** @param gzipLevel 0-9, as pg_dump -Z takes it */
@@ -65,11 +82,15 @@ public final class Sealer {
         }
 
         public Request withCompression(Compression newCompression) {
-            return new Request(db, store, tag, commit, reason, newCompression, exclusions, limits);
+            return new Request(db, store, tag, commit, reason, newCompression, exclusions, limits, jobs);
         }
 
         public Request withLimits(Limits newLimits) {
-            return new Request(db, store, tag, commit, reason, compression, exclusions, newLimits);
+            return new Request(db, store, tag, commit, reason, compression, exclusions, newLimits, jobs);
+        }
+
+        public Request withJobs(int newJobs) {
+            return new Request(db, store, tag, commit, reason, compression, exclusions, limits, newJobs);
         }
     }
 
@@ -122,10 +143,13 @@ public final class Sealer {
                 try {
                     Sealed sealed = attempt(request, dumping, c, meta, run, sealerPid);
                     long totalRows = sealed.entries().stream().mapToLong(Ledger.Entry::rows).sum();
-                    Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, tag, request.commit(), request.reason(),
+                    ArchiveDump.Result dumped = sealed.dump();
+                    boolean directory = dumped.files() != null;
+                    Manifest manifest = new Manifest(directory ? Manifest.DIRECTORY_FORMAT_VERSION : Manifest.FORMAT_VERSION,
+                            tag, request.commit(), request.reason(),
                             request.db().describe(), createdAt, sealed.snapshotTime(), serverVersion, serverMajor, pgDumpVersion,
-                            new Manifest.Archive(Manifest.ARCHIVE, sealed.dump().bytes(), sealed.dump().sha256(), "custom",
-                                    compression.toString()),
+                            new Manifest.Archive(directory ? Manifest.ARCHIVE_DIRECTORY : Manifest.ARCHIVE, dumped.bytes(),
+                                    dumped.sha256(), directory ? "directory" : "custom", compression.toString(), dumped.files()),
                             new Manifest.LedgerSummary(sealed.entries().size(), totalRows, sealed.largeObjects(), sealed.entries(),
                                     sealed.views()),
                             new Manifest.Timings(sealed.countMillis(), sealed.dump().millis(), millisSince(started)),
@@ -133,7 +157,8 @@ public final class Sealer {
                             store.protection().lock(), store.protection().encryption());
                     writeManifest(store, tag, manifest, signingKey);
                     progress.step("sealed " + store.uri(Manifest.key(tag, Manifest.MANIFEST)) + " ("
-                            + Sizes.human(sealed.dump().bytes()) + ", sha256 " + sealed.dump().sha256().substring(0, 12) + "…)");
+                            + Sizes.human(dumped.bytes()) + (directory ? " in " + dumped.files().size() + " files" : "")
+                            + ", sha256 " + dumped.sha256().substring(0, 12) + "…)");
                     return manifest;
                 } catch (SealLocks.Retry retry) {
                     if (attempt >= MAX_ATTEMPTS) {
@@ -160,7 +185,7 @@ public final class Sealer {
     private record Dumping(PgTools tools, String compressArgument) {
     }
 
-    private record Sealed(Instant snapshotTime, Dump.Result dump, List<Ledger.Entry> entries, List<Ledger.View> views,
+    private record Sealed(Instant snapshotTime, ArchiveDump.Result dump, List<Ledger.Entry> entries, List<Ledger.View> views,
                           long largeObjects, long countMillis) {
     }
 
@@ -172,7 +197,7 @@ public final class Sealer {
      */
     private Sealed attempt(Request request, Dumping dumping, Connection c, Connection meta, Run run, int sealerPid)
             throws SQLException {
-        Dump dump = null;
+        ArchiveDump dump = null;
         String dumpApplication = null;
         try {
             run.check();
@@ -212,7 +237,9 @@ public final class Sealer {
             SealLocks.verifyCovered(relations, SealLocks.held(c));
             List<Ledger.Relation> counted = Ledger.counted(relations);
             progress.step("snapshot " + snapshot + " exported with " + locked.size() + " tables locked; dumping "
-                    + counted.size() + " tables to " + request.store().uri(Manifest.key(request.tag(), Manifest.ARCHIVE)));
+                    + counted.size() + " tables to " + request.store().uri(Manifest.key(request.tag(), request.jobs() > 1
+                    ? Manifest.ARCHIVE_DIRECTORY + "/" : Manifest.ARCHIVE)) + (request.jobs() > 1 ? " with " + request.jobs()
+                    + " parallel pg_dump workers" : ""));
 
             dumpApplication = "pgcheckpoint-dump-" + snapshot.replaceAll("[^0-9A-Za-z]", "").toLowerCase();
             dump = startDump(request, dumping, snapshot, dumpApplication);
@@ -220,7 +247,7 @@ public final class Sealer {
             List<Ledger.Entry> entries;
             long largeObjects;
             long countMillis;
-            Dump.Result result;
+            ArchiveDump.Result result;
             // The watch runs until pg_dump is done: it may reach its last lock after the counts.
             try (LockWatch watch = new LockWatch(request.db(), dumpApplication, sealerPid, locked, run::cycle)) {
                 long countStart = System.nanoTime();
@@ -286,26 +313,40 @@ public final class Sealer {
             throw new CheckpointException("store.exists", "checkpoint '" + tag + "' already exists in " + store.uri()
                     + ": checkpoints are never overwritten; choose a new tag");
         }
-        String archive = Manifest.key(tag, Manifest.ARCHIVE);
-        Optional<Instant> written = store.modified(archive);
-        String signature = Manifest.key(tag, Manifest.SIGNATURE);
-        if (written.isEmpty()) {
-            written = store.modified(signature);
-            archive = signature;
+        // what a seal that did not finish can leave: the single archive, a directory archive's
+        // toc.dat (committed before its other files) or a signature
+        String found = null;
+        Optional<Instant> written = Optional.empty();
+        for (String key : List.of(Manifest.key(tag, Manifest.ARCHIVE), Manifest.key(tag, Manifest.ARCHIVE_DIRECTORY + "/"
+                + Manifest.TOC), Manifest.key(tag, Manifest.SIGNATURE))) {
+            written = store.modified(key);
+            if (written.isPresent()) {
+                found = key;
+                break;
+            }
         }
         if (written.isEmpty()) {
             return;
         }
+        String orphan = found;
         // A seal writes its manifest right after its archive: a younger orphan may be another
         // seal of this tag finishing, whose archive must not be taken away from it.
         Duration age = Duration.between(written.get(), Instant.now());
         if (age.compareTo(ORPHAN_AGE) < 0) {
-            throw new CheckpointException("store.incomplete", store.uri(archive) + " has no manifest and was written "
+            throw new CheckpointException("store.incomplete", store.uri(orphan) + " has no manifest and was written "
                     + Math.max(0, age.toSeconds()) + " s ago: another seal of '" + tag + "' may be finishing. Seal again in "
                     + ORPHAN_AGE.toSeconds() + " s (an archive without a manifest is then replaced), or choose another tag");
         }
-        progress.step("removing " + store.uri(archive) + ": left without a manifest by a seal that did not finish");
-        for (String key : List.of(Manifest.key(tag, Manifest.ARCHIVE), signature)) {
+        progress.step("removing " + store.uri(orphan) + (orphan.endsWith(Manifest.TOC) ? " and the files beside it" : "")
+                + ": left without a manifest by a seal that did not finish");
+        List<String> leftovers = new ArrayList<>(List.of(Manifest.key(tag, Manifest.ARCHIVE), Manifest.key(tag, Manifest.SIGNATURE)));
+        if (orphan.endsWith(Manifest.TOC)) {
+            // toc.dat last: should a delete fail, what is left is still recognised as an orphan
+            store.keys(Manifest.key(tag, Manifest.ARCHIVE_DIRECTORY + "/")).stream().filter(k -> !k.equals(orphan))
+                    .forEach(leftovers::add);
+            leftovers.add(orphan);
+        }
+        for (String key : leftovers) {
             try {
                 store.delete(key);
             } catch (CheckpointException e) {
@@ -339,8 +380,15 @@ public final class Sealer {
     }
 
     /** pg_dump waits for its own locks at most --lock-wait-timeout: name what held it up. */
-    private CheckpointException dumpFailure(CheckpointException e, Connection meta, Set<Long> locked, int sealerPid) {
+    private RuntimeException dumpFailure(CheckpointException e, Connection meta, Set<Long> locked, int sealerPid) {
         String text = e.getMessage();
+        // Only a parallel worker says this: it locks its table NOWAIT, behind any lock queued since
+        // the leader's, so a statement that asked for an exclusive lock meanwhile fails the dump.
+        // Let it through and seal again after it.
+        if (text.contains("could not obtain lock on relation")) {
+            return new SealLocks.Retry("a statement queued for an exclusive lock on a table while pg_dump's parallel "
+                    + "workers were dumping (" + conflicts(meta, locked, List.of(sealerPid)) + ")");
+        }
         // pg_dump applies --lock-wait-timeout as a statement timeout while it locks, and only then
         if (text.contains("could not obtain lock") || text.contains("lock timeout") || text.contains("statement timeout")) {
             return lockTimeout("pg_dump could not take its locks in time", conflicts(meta, locked, List.of(sealerPid)), e);
@@ -401,7 +449,7 @@ public final class Sealer {
         private final Limits limits;
         private final Connection sealing;
         private final Connection meta;
-        private volatile Dump dump;
+        private volatile ArchiveDump dump;
         private volatile CheckpointException timedOut;
         private volatile String cycle;
 
@@ -418,7 +466,7 @@ public final class Sealer {
         }
 
         /** The pg_dump to stop if the work is interrupted; one that starts after the signal is stopped at once. */
-        void watching(Dump running) {
+        void watching(ArchiveDump running) {
             dump = running;
             if (running != null && (timedOut != null || cycle != null)) {
                 running.kill();
@@ -438,7 +486,7 @@ public final class Sealer {
         }
 
         private void interruptWork() {
-            Dump running = dump;
+            ArchiveDump running = dump;
             if (running != null) {
                 running.kill();
             }
@@ -497,9 +545,11 @@ public final class Sealer {
                         + "was not sealed and left the checkpoint as it is: " + e.getMessage(), e);
             }
             // An archive without a manifest is not a checkpoint; remove the one this run wrote.
-            for (String file : List.of(Manifest.ARCHIVE, Manifest.SIGNATURE)) {
+            List<String> written = new ArrayList<>(Archives.keys(manifest));
+            written.add(Manifest.key(tag, Manifest.SIGNATURE));
+            for (String key : written) {
                 try {
-                    store.delete(Manifest.key(tag, file));
+                    store.delete(key);
                 } catch (CheckpointException ignored) {
                     // still no manifest, so it is never taken for a checkpoint
                 }
@@ -509,11 +559,17 @@ public final class Sealer {
         }
     }
 
-    private Dump startDump(Request request, Dumping dumping, String snapshot, String application) {
-        List<String> command = new ArrayList<>(List.of(dumping.tools().path("pg_dump"), "--format=custom",
+    private ArchiveDump startDump(Request request, Dumping dumping, String snapshot, String application) {
+        List<String> command = new ArrayList<>(List.of(dumping.tools().path("pg_dump"),
                 dumping.compressArgument(), "--snapshot=" + snapshot, "--no-password",
                 "--lock-wait-timeout=" + Math.max(1, request.limits().lockWait().toMillis())));
         command.addAll(request.exclusions().pgDumpArguments());
+        if (request.jobs() > 1) {
+            java.util.Map<String, String> env = new java.util.HashMap<>(request.db().libpqEnv());
+            env.put("PGAPPNAME", application);
+            return DirectoryDump.start(command, env, request.store(), request.tag(), request.jobs(), localDirectory(), progress);
+        }
+        command.add(1, "--format=custom");
         // The upload first: a store that refuses it must not leave a pg_dump running.
         Store.Upload upload = request.store().create(Manifest.key(request.tag(), Manifest.ARCHIVE));
         try {
@@ -533,10 +589,19 @@ public final class Sealer {
         return (System.nanoTime() - nanoStart) / 1_000_000;
     }
 
-    /** A running pg_dump whose stdout is pumped into an upload on its own thread. */
-    private static final class Dump {
-        record Result(long bytes, String sha256, long millis) {
+    /** Where pg_dump's directory is written before its files are uploaded: under TMPDIR, removed afterwards. */
+    private static Path localDirectory() {
+        try {
+            return Files.createTempDirectory("pgcheckpoint-seal-");
+        } catch (IOException e) {
+            throw new CheckpointException("seal.local-disk", "cannot create a directory for pg_dump's files under "
+                    + System.getProperty("java.io.tmpdir") + " (" + e.getMessage() + "): --jobs needs local disk for the "
+                    + "files not uploaded yet; set TMPDIR to a writable directory", e);
         }
+    }
+
+    /** A running pg_dump whose stdout is pumped into an upload on its own thread. */
+    private static final class Dump implements ArchiveDump {
 
         private final Process process;
         private final Store.Upload upload;
@@ -589,12 +654,14 @@ public final class Sealer {
         }
 
         /** Stops pg_dump at once; the upload is aborted by {@link #cancel} on the sealing thread. */
-        void kill() {
+        @Override
+        public void kill() {
             process.destroyForcibly();
         }
 
         /** Makes the archive visible in the store, once the seal knows it is whole. */
-        void commit() {
+        @Override
+        public void commit() {
             try {
                 upload.commit();
             } catch (RuntimeException e) {
@@ -603,7 +670,8 @@ public final class Sealer {
             }
         }
 
-        void cancel() {
+        @Override
+        public void cancel() {
             process.destroyForcibly();
             try {
                 pump.join();
@@ -614,7 +682,8 @@ public final class Sealer {
             removeHook();
         }
 
-        Result finish() {
+        @Override
+        public Result finish() {
             try {
                 pump.join();
                 int exit = process.waitFor();
@@ -634,7 +703,7 @@ public final class Sealer {
                     throw new CheckpointException("dump.failed", why + (detail.isEmpty() ? "" : ": " + detail)
                             + "; nothing was sealed and earlier checkpoints are untouched");
                 }
-                return new Result(bytes.get(), HexFormat.of().formatHex(sha256.digest()), millisSince(started));
+                return new Result(bytes.get(), HexFormat.of().formatHex(sha256.digest()), millisSince(started), null);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 process.destroyForcibly();

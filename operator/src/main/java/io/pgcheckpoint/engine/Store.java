@@ -27,6 +27,25 @@ public interface Store extends AutoCloseable {
     /** Starts a streaming write of a new object; nothing is visible under {@code key} until {@link Upload#commit()}. */
     Upload create(String key);
 
+    /**
+     * Uploads a whole local file as a new object that stays invisible under {@code key} until
+     * {@link Upload#commit()}, without holding it in memory (one per file of a directory archive).
+     */
+    default Upload stage(String key, java.nio.file.Path file) {
+        Upload upload = create(key);
+        try {
+            java.nio.file.Files.copy(file, upload.stream());
+            return upload;
+        } catch (java.io.IOException | RuntimeException e) {
+            upload.abort();
+            throw e instanceof CheckpointException ce ? ce : new CheckpointException("store.write", "uploading " + file
+                    + " to " + uri(key) + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Keys of the objects under {@code prefix} (e.g. {@code <tag>/archive/}), current versions only. */
+    List<String> keys(String prefix);
+
     /** Writes a small object that must not exist yet; fails with code {@code store.exists} if it does. */
     void putNew(String key, byte[] data);
 

@@ -54,6 +54,16 @@ class ForwardingStore implements Store {
     }
 
     @Override
+    public List<String> keys(String prefix) {
+        return delegate.keys(prefix);
+    }
+
+    @Override
+    public Upload stage(String key, java.nio.file.Path file) {
+        return delegate.stage(key, file);
+    }
+
+    @Override
     public List<String> listTags() {
         return delegate.listTags();
     }

@@ -1,0 +1,305 @@
+package io.pgcheckpoint.engine;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A running {@code pg_dump --format=directory --jobs=N --verbose}. pg_dump's workers each write
+ * one table's data to a file of their own; as soon as pg_dump reports an item finished (its
+ * worker has closed the file) the file is uploaded, its sha256 taken on the way, and removed from
+ * the local disk. What pg_dump writes last (toc.dat, large objects) follows once it has ended.
+ * Every upload stays staged, invisible in the store, until {@link #commit()}: a dump that fails
+ * leaves nothing behind, as the single-stream one does.
+ */
+final class DirectoryDump implements ArchiveDump {
+    /** pg_dump's parallel leader logs this, untranslated (LC_MESSAGES=C), when a worker is done with an item. */
+    private static final Pattern FINISHED = Pattern.compile("^pg_dump: finished item (\\d+) ");
+    /** Uploads and commits in flight at once; the store, not the CPU, is what they wait on. */
+    static final int MAX_UPLOADERS = 4;
+
+    private record Staged(Manifest.ArchiveFile file, Store.Upload upload) {
+    }
+
+    private final Process process;
+    private final Store store;
+    private final String tag;
+    private final Path work;
+    private final Path dir;
+    private final Progress progress;
+    private final PgTools.StderrTail stderr;
+    private final ExecutorService uploaders;
+    private final Set<String> claimed = ConcurrentHashMap.newKeySet();
+    private final Map<String, Staged> staged = new ConcurrentHashMap<>();
+    private final AtomicReference<Exception> uploadFailure = new AtomicReference<>();
+    private final AtomicLong uploadedBytes = new AtomicLong();
+    private final Thread shutdownHook;
+    private final long started = System.nanoTime();
+    private volatile long lastReport = System.nanoTime();
+    private volatile boolean cancelled;
+
+    /**
+     * @param command pg_dump's arguments but the output directory, which comes last
+     * @param work    a fresh local directory this dump owns and removes
+     */
+    static DirectoryDump start(List<String> command, Map<String, String> env, Store store, String tag, int jobs, Path work,
+                               Progress progress) {
+        List<String> full = new ArrayList<>(command);
+        Path dir = work.resolve(Manifest.ARCHIVE_DIRECTORY);
+        full.addAll(List.of("--format=directory", "--jobs=" + jobs, "--verbose", "--file=" + dir));
+        ProcessBuilder pb = new ProcessBuilder(full);
+        pb.environment().putAll(env);
+        Driller.messagesUntranslated(pb.environment());
+        try {
+            Process process = pb.start();
+            process.getOutputStream().close();
+            return new DirectoryDump(process, store, tag, work, dir, Math.min(jobs, MAX_UPLOADERS), progress);
+        } catch (IOException e) {
+            Driller.deleteTree(work);
+            throw new CheckpointException("tools.missing", "cannot start pg_dump: " + e.getMessage(), e);
+        }
+    }
+
+    private DirectoryDump(Process process, Store store, String tag, Path work, Path dir, int uploaders, Progress progress) {
+        this.process = process;
+        this.store = store;
+        this.tag = tag;
+        this.work = work;
+        this.dir = dir;
+        this.progress = progress;
+        this.uploaders = Executors.newFixedThreadPool(uploaders, r -> {
+            Thread t = new Thread(r, "pg_dump-upload");
+            t.setDaemon(true);
+            return t;
+        });
+        // SIGTERM (a Job's deadline, Ctrl-C) must not leave staged uploads or local files behind.
+        this.shutdownHook = new Thread(() -> {
+            process.destroyForcibly();
+            abortStaged();
+            Driller.deleteTree(work);
+        }, "seal-abort");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        this.stderr = PgTools.StderrTail.drain(process.getErrorStream(), this::onLine);
+    }
+
+    private void onLine(String line) {
+        Matcher m = FINISHED.matcher(line);
+        if (m.find()) {
+            String item = m.group(1);
+            // a table's data: <dumpId>.dat, with the compression's suffix (.gz, .lz4, .zst)
+            for (String name : files(name -> name.equals(item + ".dat") || name.startsWith(item + ".dat."))) {
+                upload(name);
+            }
+        }
+    }
+
+    private List<String> files(java.util.function.Predicate<String> wanted) {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.map(p -> p.getFileName().toString()).filter(wanted).sorted().toList();
+        } catch (IOException e) {
+            fail(e);
+            return List.of();
+        }
+    }
+
+    private void upload(String name) {
+        if (!claimed.add(name) || cancelled) {
+            return;
+        }
+        try {
+            uploaders.submit(() -> {
+                try {
+                    if (uploadFailure.get() == null && !cancelled) {
+                        stage(name);
+                    }
+                } catch (Exception e) {
+                    fail(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // cancelled meanwhile: nothing more is uploaded
+        }
+    }
+
+    private void stage(String name) throws IOException {
+        Path file = dir.resolve(name);
+        long bytes = Files.size(file);
+        String sha256 = sha256(file);
+        Store.Upload upload = store.stage(Manifest.key(tag, Manifest.ARCHIVE_DIRECTORY + "/" + name), file);
+        staged.put(name, new Staged(new Manifest.ArchiveFile(name, bytes, sha256), upload));
+        if (cancelled) {
+            upload.abort();
+        }
+        // uploaded: the local copy is no longer needed, so the disk holds only what is in flight
+        Files.delete(file);
+        long total = uploadedBytes.addAndGet(bytes);
+        if (System.nanoTime() - lastReport > 5_000_000_000L) {
+            lastReport = System.nanoTime();
+            progress.step("uploaded " + Sizes.human(total) + " in " + staged.size() + " files");
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] buffer = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private void fail(Exception e) {
+        if (uploadFailure.compareAndSet(null, e)) {
+            process.destroyForcibly();
+        }
+    }
+
+    @Override
+    public void kill() {
+        process.destroyForcibly();
+    }
+
+    @Override
+    public Result finish() {
+        try {
+            int exit = process.waitFor();
+            String errors = stderr.errorSummary(); // the drain has seen every line, so every finished item is queued
+            failIfUploadFailed();
+            if (exit != 0) {
+                String why = exit > 128 ? "pg_dump was killed (signal " + (exit - 128) + ")" : "pg_dump failed (exit " + exit + ")";
+                throw new CheckpointException("dump.failed", why + (errors.isEmpty() ? "" : ": " + errors)
+                        + "; nothing was sealed and earlier checkpoints are untouched");
+            }
+            // what pg_dump writes last, or without a finished line: toc.dat, large objects
+            for (String name : files(name -> !name.startsWith("."))) {
+                upload(name);
+            }
+            uploaders.shutdown();
+            while (!uploaders.awaitTermination(5, TimeUnit.SECONDS)) {
+                progress.step("uploading the last files of the archive (" + Sizes.human(uploadedBytes.get()) + " so far)");
+            }
+            failIfUploadFailed();
+            List<Manifest.ArchiveFile> files = staged.values().stream().map(Staged::file)
+                    .sorted(Comparator.comparing(Manifest.ArchiveFile::name)).toList();
+            if (files.stream().noneMatch(f -> f.name().equals(Manifest.TOC))) {
+                throw new CheckpointException("dump.failed", "pg_dump ended without writing " + Manifest.TOC
+                        + " to its directory; nothing was sealed");
+            }
+            long bytes = files.stream().mapToLong(Manifest.ArchiveFile::bytes).sum();
+            return new Result(bytes, Manifest.listingSha256(files), Sealer.millisSince(started), files);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException("interrupted", "interrupted while dumping; nothing was sealed");
+        }
+    }
+
+    private void failIfUploadFailed() {
+        Exception failure = uploadFailure.get();
+        if (failure != null) {
+            String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+            throw new CheckpointException("store.write", "uploading the archive's files to the store failed after "
+                    + Sizes.human(uploadedBytes.get()) + ": " + message + "; nothing was sealed", failure);
+        }
+    }
+
+    /**
+     * toc.dat first: without it the other files are no archive, and a seal that fails midway
+     * leaves it as the mark of an orphan (what {@code Sealer} looks for before reusing a tag).
+     */
+    @Override
+    public void commit() {
+        Staged toc = staged.get(Manifest.TOC);
+        toc.upload().commit();
+        ExecutorService committers = Executors.newFixedThreadPool(MAX_UPLOADERS, r -> {
+            Thread t = new Thread(r, "pg_dump-commit");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<?>> commits = new ArrayList<>();
+            for (Staged s : staged.values()) {
+                if (s != toc) {
+                    commits.add(committers.submit(() -> s.upload().commit()));
+                }
+            }
+            for (Future<?> commit : commits) {
+                try {
+                    commit.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    cancelled = true;
+                    committers.shutdownNow();
+                    abortStaged();
+                    throw e.getCause() instanceof CheckpointException ce ? ce
+                            : new CheckpointException("store.write", "committing the archive's files failed: " + e.getCause(), e);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abortStaged();
+            throw new CheckpointException("interrupted", "interrupted while committing the archive");
+        } finally {
+            committers.shutdownNow();
+            cleanUp();
+        }
+    }
+
+    @Override
+    public void cancel() {
+        cancelled = true;
+        process.destroyForcibly();
+        uploaders.shutdownNow();
+        try {
+            uploaders.awaitTermination(2, TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        abortStaged();
+        cleanUp();
+    }
+
+    /** Aborts every staged upload not committed yet (abort after commit does nothing). */
+    private void abortStaged() {
+        for (Staged s : staged.values()) {
+            s.upload().abort();
+        }
+    }
+
+    private void cleanUp() {
+        Driller.deleteTree(work);
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException ignored) {
+            // already shutting down: the hook does the cleanup
+        }
+    }
+}

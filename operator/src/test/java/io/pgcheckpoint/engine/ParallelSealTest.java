@@ -1,0 +1,333 @@
+package io.pgcheckpoint.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code seal --jobs N}: pg_dump's directory format with parallel workers, one object per file,
+ * each with its own sha256, holds every guarantee of the single-file checkpoint: the same
+ * snapshot for every worker, nothing visible before the archive is whole, the manifest last,
+ * never an overwrite, and a drill or restore that refuses a damaged file.
+ */
+class ParallelSealTest {
+    static LocalPostgres pg;
+    static DbTarget app;
+
+    @BeforeAll
+    static void start() {
+        pg = Fixtures.source(null);
+        app = pg.target("app");
+        Fixtures.sql(app, SealDrillTest.SCHEMA);
+    }
+
+    @AfterAll
+    static void stop() {
+        pg.close();
+    }
+
+    static Sealer.Request parallel(Store store, String tag, int jobs) {
+        return Fixtures.request(app, store, tag).withJobs(jobs);
+    }
+
+    static String sha256(InputStream in) throws IOException {
+        try (in) {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(in.readAllBytes()));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Directories a seal left under TMPDIR. */
+    static Set<String> sealDirectories() throws IOException {
+        try (Stream<Path> list = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return list.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("pgcheckpoint-seal-"))
+                    .collect(Collectors.toSet());
+        }
+    }
+
+    @Test
+    void directoryArchiveOnS3HasEveryFileWithItsSha256AndTheSameLedgerAndIsProven(@TempDir Path s3dir) throws Exception {
+        Set<String> before = sealDirectories();
+        try (TestS3 s3 = new TestS3(s3dir)) {
+            s3.createBucket("checkpoints");
+            try (Store store = Stores.open("s3://checkpoints/prod/app", s3.settings())) {
+                Manifest single = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(store, "single", 1));
+                List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+                Manifest m = new Sealer(Fixtures.TOOLS, said::add).seal(parallel(store, "parallel", 3));
+
+                assertEquals(Manifest.DIRECTORY_FORMAT_VERSION, m.formatVersion());
+                assertEquals("directory", m.archive().format());
+                assertEquals(Manifest.ARCHIVE_DIRECTORY, m.archive().file());
+                assertEquals(single.ledger(), m.ledger(), "the same database gives the same ledger in either format");
+                assertEquals(m.archive().sha256(), Manifest.listingSha256(m.archive().files()));
+                List<String> names = m.archive().files().stream().map(Manifest.ArchiveFile::name).toList();
+                assertTrue(names.contains(Manifest.TOC), names::toString);
+                // one data file per table with rows at least (36 tables, 3 large objects)
+                assertTrue(names.stream().filter(n -> n.matches("\\d+\\.dat\\..*")).count() >= 30, names::toString);
+                long sum = 0;
+                for (Manifest.ArchiveFile f : m.archive().files()) {
+                    String key = m.archive().key("parallel", f.name());
+                    assertEquals(f.sha256(), sha256(store.open(key)), key);
+                    sum += f.bytes();
+                }
+                assertEquals(sum, m.archive().bytes());
+                // exactly the archive's files and the manifest: nothing else was written, nothing was left out
+                Set<String> expected = new java.util.TreeSet<>(Archives.keys(m));
+                expected.add("parallel/" + Manifest.MANIFEST);
+                assertEquals(expected, new java.util.TreeSet<>(store.keys("parallel/")));
+                assertTrue(said.stream().anyMatch(s -> s.contains("with 3 parallel pg_dump workers")), said::toString);
+                assertEquals(before, sealDirectories(), "the local copy of pg_dump's directory is removed");
+
+                CheckpointException again = assertThrows(CheckpointException.class,
+                        () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(store, "parallel", 2)));
+                assertEquals("store.exists", again.code());
+
+                DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "parallel", null, 2);
+                assertTrue(report.proven(), () -> "mismatches: " + report.mismatches());
+                assertEquals(m.ledger().totalRows(), report.rowsChecked());
+                assertEquals(3L, report.largeObjectsFound());
+                assertEquals(1, report.viewsRefreshed());
+            }
+        }
+    }
+
+    @Test
+    void everyWorkerDumpsTheSealsSnapshotWhileTheDatabaseIsWritten(@TempDir Path dir) throws Exception {
+        Fixtures.sql(app, "CREATE TABLE busy_a (id bigserial, v int); CREATE TABLE busy_b (id bigserial, v int);"
+                + "INSERT INTO busy_a (v) SELECT g FROM generate_series(1, 200000) g;"
+                + "INSERT INTO busy_b (v) SELECT g FROM generate_series(1, 200000) g");
+        AtomicBoolean writing = new AtomicBoolean(true);
+        AtomicInteger batches = new AtomicInteger();
+        Thread writer = new Thread(() -> {
+            try (var c = Db.connect(app)) {
+                while (writing.get()) {
+                    Db.execute(c, "INSERT INTO busy_a (v) SELECT g FROM generate_series(1, 500) g;"
+                            + "INSERT INTO busy_b (v) SELECT g FROM generate_series(1, 500) g;"
+                            + "DELETE FROM busy_a WHERE id IN (SELECT id FROM busy_a ORDER BY id LIMIT 300)");
+                    batches.incrementAndGet();
+                }
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        writer.start();
+        try (Store store = Stores.open("file:" + dir, null)) {
+            while (batches.get() < 3) {
+                Thread.sleep(20);
+            }
+            int at = batches.get();
+            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(store, "busy", 4));
+            assertTrue(batches.get() > at, "the writer went on during the seal");
+            writing.set(false);
+            writer.join();
+            DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "busy", null, 2);
+            assertTrue(report.proven(), () -> "workers saw different snapshots: " + report.mismatches());
+            assertEquals(m.ledger().totalRows(), report.rowsChecked());
+        } finally {
+            writing.set(false);
+            writer.join();
+            Fixtures.sql(app, "DROP TABLE busy_a, busy_b");
+        }
+    }
+
+    @Test
+    void aDamagedOrMissingFileIsRefusedByTheDrillAndByRestore(@TempDir Path dir) throws Exception {
+        try (Store store = Stores.open("file:" + dir, null)) {
+            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(store, "damaged", 2));
+            Manifest.ArchiveFile victim = m.archive().files().stream().filter(f -> f.name().matches("\\d+\\.dat\\..*"))
+                    .max(java.util.Comparator.comparingLong(Manifest.ArchiveFile::bytes)).orElseThrow();
+            Path file = dir.resolve("damaged").resolve(Manifest.ARCHIVE_DIRECTORY).resolve(victim.name());
+            byte[] bytes = Files.readAllBytes(file);
+            bytes[bytes.length / 2] ^= 1;
+            Files.write(file, bytes);
+
+            CheckpointException drill = assertThrows(CheckpointException.class,
+                    () -> new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "damaged", null, 2));
+            assertEquals("archive.checksum", drill.code());
+            assertTrue(drill.getMessage().contains(victim.name()) && drill.getMessage().contains("must not be restored"),
+                    drill.getMessage());
+            DrillReport recorded = Json.read(store.read("damaged/" + Manifest.DRILL).orElseThrow(), DrillReport.class);
+            assertFalse(recorded.proven());
+
+            Files.delete(file);
+            CheckpointException restore = assertThrows(CheckpointException.class, () -> new Restorer(Fixtures.TOOLS,
+                    Progress.SILENT).restore(new Restorer.Request(store, "damaged", List.of("public.big"), app,
+                    Restorer.Mode.SIDE_BY_SIDE, null, null)));
+            assertEquals("archive.checksum", restore.code());
+            assertTrue(restore.getMessage().contains(victim.name()) && restore.getMessage().contains("missing"),
+                    restore.getMessage());
+        }
+    }
+
+    @Test
+    void aTableComesBackAloneFromADirectoryArchive(@TempDir Path dir) {
+        try (Store store = Stores.open("file:" + dir, null)) {
+            new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(store, "surgical", 2));
+            Fixtures.sql(app, "CREATE TABLE restore_me (id int primary key, note text);"
+                    + "INSERT INTO restore_me SELECT g, 'n' || g FROM generate_series(1, 300) g");
+            new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(store, "with-restore-me", 2));
+            Fixtures.sql(app, "DELETE FROM restore_me WHERE id > 100");
+            try {
+                Restorer.Report r = new Restorer(Fixtures.TOOLS, Progress.SILENT).restore(new Restorer.Request(store,
+                        "with-restore-me", List.of("public.restore_me"), app, Restorer.Mode.REPLACE, "with-restore-me", null));
+                assertEquals(300L, Fixtures.count(app, "SELECT count(*) FROM restore_me"), r::toString);
+                assertEquals(1_000_001L, Fixtures.count(app, "SELECT count(*) FROM big"), "other tables are untouched");
+            } finally {
+                Fixtures.sql(app, "DROP TABLE restore_me");
+            }
+        }
+    }
+
+    @Test
+    void aMigrationThatQueuesBehindTheParallelDumpMakesTheSealStartAgainAfterIt(@TempDir Path dir) throws Exception {
+        // two tables that keep both workers busy, and one that waits for a worker until after the ALTER queued
+        Fixtures.sql(app, "CREATE TABLE big2 AS SELECT * FROM big; CREATE TABLE late (id int); INSERT INTO late VALUES (1), (2)");
+        List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Exception> migrationFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicBoolean migrated = new AtomicBoolean();
+        Thread migration = new Thread(() -> {
+            try (var c = Db.connect(app)) {
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgcheckpoint-dump-%'"
+                        + " AND query LIKE 'COPY %big%'") < 2) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("pg_dump's workers never dumped both big tables at once");
+                    }
+                    Thread.sleep(10);
+                }
+                Db.execute(c, "ALTER TABLE late ADD COLUMN note text DEFAULT 'migrated'");
+                migrated.set(true);
+            } catch (Exception e) {
+                migrationFailure.set(e);
+            }
+        });
+        try (Store store = Stores.open("file:" + dir, null)) {
+            migration.start();
+            Manifest m = new Sealer(Fixtures.TOOLS, said::add).seal(parallel(store, "during-migration", 2));
+            migration.join();
+            assertEquals(null, migrationFailure.get());
+            assertTrue(migrated.get());
+            assertTrue(said.stream().anyMatch(s -> s.contains("retry 2 of")), () -> "said: " + said);
+            assertEquals(2L, Fixtures.ledger(m).get("public.late"));
+            // the retry's snapshot came after the migration: the checkpoint has its column, consistently
+            DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "during-migration", null, 2);
+            assertTrue(report.proven(), () -> "mismatches: " + report.mismatches());
+            Restorer.Report r = new Restorer(Fixtures.TOOLS, Progress.SILENT).restore(new Restorer.Request(store,
+                    "during-migration", List.of("public.late"), app, Restorer.Mode.SIDE_BY_SIDE, null, null));
+            assertTrue(r.toString().contains("late"), r::toString);
+        } finally {
+            migration.join();
+            Fixtures.sql(app, "DROP TABLE big2, late");
+        }
+    }
+
+    /** A store whose staged uploads (or their commits) fail after the first few. */
+    static final class FailingStore extends ForwardingStore {
+        final AtomicInteger staged = new AtomicInteger();
+        final AtomicInteger committed = new AtomicInteger();
+        final int failStageAt;
+        final int failCommitAt;
+
+        FailingStore(Store delegate, int failStageAt, int failCommitAt) {
+            super(delegate);
+            this.failStageAt = failStageAt;
+            this.failCommitAt = failCommitAt;
+        }
+
+        @Override
+        public Upload stage(String key, Path file) {
+            if (staged.incrementAndGet() == failStageAt) {
+                throw new CheckpointException("store.write", "injected: the store refused " + key);
+            }
+            Upload upload = super.stage(key, file);
+            return new Upload() {
+                @Override
+                public java.io.OutputStream stream() {
+                    return upload.stream();
+                }
+
+                @Override
+                public void commit() {
+                    if (committed.incrementAndGet() == failCommitAt) {
+                        upload.abort();
+                        throw new CheckpointException("store.write", "injected: the store refused to complete " + key);
+                    }
+                    upload.commit();
+                }
+
+                @Override
+                public void abort() {
+                    upload.abort();
+                }
+            };
+        }
+    }
+
+    @Test
+    void aFailedUploadLeavesNothingAndAFailedCommitLeavesAMarkedOrphanThatNoOneTrusts(@TempDir Path dir) throws Exception {
+        Set<String> before = sealDirectories();
+        try (Store files = Stores.open("file:" + dir, null)) {
+            FailingStore failUpload = new FailingStore(files, 5, -1);
+            CheckpointException upload = assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(failUpload, "fails", 2)));
+            assertEquals("store.write", upload.code(), upload.getMessage());
+            assertTrue(upload.getMessage().contains("nothing was sealed"), upload.getMessage());
+            assertEquals(List.of(), files.keys("fails/"), "a failed upload leaves no object");
+            assertEquals(before, sealDirectories(), "nor local files");
+
+            // the third commit fails: toc.dat and one file are visible, without a manifest
+            FailingStore failCommit = new FailingStore(files, -1, 3);
+            CheckpointException commit = assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(failCommit, "half", 2)));
+            assertEquals("store.write", commit.code(), commit.getMessage());
+            assertTrue(files.exists("half/archive/toc.dat"));
+            assertFalse(files.exists("half/" + Manifest.MANIFEST));
+            CheckpointException read = assertThrows(CheckpointException.class, () -> Archives.manifest(files, "half"));
+            assertEquals("checkpoint.incomplete", read.code(), read.getMessage());
+            // a new seal of the tag does not take the files of one that may still be finishing
+            CheckpointException young = assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(files, "half", 2)));
+            assertEquals("store.incomplete", young.code(), young.getMessage());
+            assertTrue(young.getMessage().contains("half/archive/toc.dat"), young.getMessage());
+            // once old enough, the orphan is removed and the tag sealed afresh
+            Path toc = dir.resolve("half/archive/toc.dat");
+            Files.setLastModifiedTime(toc, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(120)));
+            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(files, "half", 2));
+            Set<String> expected = new java.util.TreeSet<>(Archives.keys(m));
+            expected.add("half/" + Manifest.MANIFEST);
+            assertEquals(expected, new java.util.TreeSet<>(files.keys("half/")), "no file of the orphan is left");
+            assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(files, "half", null, 2).proven());
+        }
+    }
+
+    @Test
+    void jobsOutOfRangeAreRefusedBeforeAnythingRuns(@TempDir Path dir) {
+        try (Store store = Stores.open("file:" + dir, null)) {
+            for (int jobs : new int[] {0, -1, Sealer.MAX_JOBS + 1}) {
+                CheckpointException e = assertThrows(CheckpointException.class, () -> parallel(store, "bad", jobs));
+                assertEquals("usage.jobs", e.code());
+                assertTrue(e.getMessage().contains("between 1 and " + Sealer.MAX_JOBS), e.getMessage());
+            }
+            assertEquals(List.of(), store.listTags());
+        }
+    }
+}
