@@ -174,6 +174,40 @@ class ImmutabilityTest {
     }
 
     @Test
+    void aParallelSealLocksEveryFileOfItsDirectoryArchiveAndIsProvenFromIt() throws Exception {
+        s3.createBucket("parallel", true);
+        String store = "s3://parallel/prod";
+        CliTest.Run sealed = seal(store, "pre-p", "--jobs", "2", "--object-lock-mode", "COMPLIANCE", "--object-lock-seconds", "30");
+        assertEquals(0, sealed.exit(), sealed.stderr() + sealed.stdout());
+        Instant retainUntil = Instant.parse(sealed.json().get("retainUntil").asText());
+        assertTrue(sealed.json().get("archive").asText().endsWith("/prod/pre-p/archive/"), sealed.stdout());
+        try (S3Client owner = s3.client()) {
+            Manifest m = Json.read(owner.getObjectAsBytes(b -> b.bucket("parallel").key("prod/pre-p/manifest.json")).asByteArray(),
+                    Manifest.class);
+            assertEquals("directory", m.archive().format());
+            List<String> keys = new ArrayList<>();
+            m.archive().files().forEach(f -> keys.add("prod/pre-p/archive/" + f.name()));
+            keys.add("prod/pre-p/manifest.json");
+            assertEquals(keys.size(), versions("parallel", "prod/pre-p/").size(), "one version of each file and the manifest");
+            for (String key : keys) {
+                var head = owner.headObject(b -> b.bucket("parallel").key(key));
+                assertEquals(ObjectLockMode.COMPLIANCE, head.objectLockMode(), key);
+                assertEquals(retainUntil, head.objectLockRetainUntilDate(), key);
+            }
+            String toc = "prod/pre-p/archive/toc.dat";
+            String version = owner.headObject(b -> b.bucket("parallel").key(toc)).versionId();
+            S3Exception del = assertThrows(S3Exception.class,
+                    () -> owner.deleteObject(b -> b.bucket("parallel").key(toc).versionId(version)));
+            assertEquals(403, del.statusCode(), del.getMessage());
+        }
+        CliTest.Run drill = CliTest.run(s3(store, "drill", "--tag", "pre-p", "-o", "json"));
+        assertEquals(0, drill.exit(), drill.stderr() + drill.stdout());
+        assertTrue(drill.json().get("proven").asBoolean(), drill.stdout());
+        CliTest.Run show = CliTest.run(s3(store, "show", "--tag", "pre-p"));
+        assertTrue(show.stdout().contains("directory format"), show.stdout());
+    }
+
+    @Test
     void governanceLockRefusesDeleteWithoutBypassAndTheDrillReportCarriesTheLock() throws Exception {
         s3.createBucket("governance", true);
         String store = "s3://governance/db";

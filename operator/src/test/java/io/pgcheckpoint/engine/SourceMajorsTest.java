@@ -94,6 +94,20 @@ class SourceMajorsTest {
             assertTrue(aside.allMatch(), aside.toString());
             assertEquals(500L, Fixtures.count(app, "SELECT count(*) FROM restored_pre_deploy_" + major + ".\"Order Items\""));
             assertEquals(10L, Fixtures.count(app, "SELECT count(*) FROM \"Mixed Case\".\"Order Items\""));
+
+            // the parallel seal on the same major: its files carry the compression's own suffix
+            // (.zst from pg_dump 16), its large objects that major's layout, and the drill proves it
+            Manifest parallel = new Sealer(installed, Progress.SILENT).seal(Fixtures.request(app, store, "parallel-" + major)
+                    .withCompression(Compression.AUTO).withJobs(2));
+            assertEquals("directory", parallel.archive().format());
+            String suffix = major >= 16 ? ".zst" : ".gz";
+            assertTrue(parallel.archive().files().stream().filter(f -> f.name().matches("\\d+\\.dat.*"))
+                    .allMatch(f -> f.name().endsWith(".dat" + suffix)), parallel.archive().files().toString());
+            assertEquals(3L, parallel.ledger().largeObjects());
+            DrillReport proven = new Driller(installed, Progress.SILENT).drill(store, "parallel-" + major, null, 2);
+            assertTrue(proven.proven(), () -> "mismatches: " + proven.mismatches());
+            assertEquals(parallel.ledger().totalRows(), proven.rowsChecked());
+            assertEquals(3L, proven.largeObjectsFound());
         }
     }
 }
