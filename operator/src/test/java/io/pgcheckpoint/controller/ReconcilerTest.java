@@ -334,6 +334,13 @@ class ReconcilerTest extends MiddleTier {
         // 2 x 412300000 bytes + 512Mi, in whole MiB rounded up
         assertEquals(new io.fabric8.kubernetes.api.model.Quantity("1299Mi"), tmpLimit(job(dumpJobOf("par-2"))),
                 "twice the newest sealed archive of prod plus scratch");
+        // too small after all: the kubelet evicts the pod, and the checkpoint says which field to raise
+        JobSimulator.evicted(client, ns, dumpJobOf("par-2"), "Usage of EmptyDir volume \"tmp\" exceeds the limit \"1299Mi\". ",
+                "pg_dump: dumping contents of table \"public.orders\"");
+        Checkpoint failed = await("par-2", phase(Phase.Failed));
+        assertEquals("PodEvicted", Conditions.find(failed.getStatus().conditions, "Ready").getReason());
+        assertTrue(failed.getStatus().message.contains("exceeds the limit \"1299Mi\"")
+                && failed.getStatus().message.contains("raise the Database's spec.dump.scratchLimit"), failed.getStatus().message);
 
         // another Database: prod's archives do not size its Jobs; its own scratchLimit does
         database("other", true, spec -> {
