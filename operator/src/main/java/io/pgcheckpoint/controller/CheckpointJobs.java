@@ -77,7 +77,8 @@ final class CheckpointJobs {
         }
         context.managedWorkflowAndDependentResourceContext().put(DATABASE, db);
         try {
-            status.dumping(dump.ensure(checkpoint, context), JobFactory.storeUri(db));
+            status.dumping(dump.ensure(checkpoint, context), JobFactory.storeUri(db),
+                    db.getSpec().dump == null || db.getSpec().dump.jobs == null ? 1 : db.getSpec().dump.jobs);
             return null;
         } catch (KubernetesClientException e) {
             return createFailed(status, "dump", JobNames.dump(checkpoint), e);

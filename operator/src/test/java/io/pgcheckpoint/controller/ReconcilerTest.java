@@ -50,6 +50,7 @@ class ReconcilerTest extends MiddleTier {
         checkpoint("pre-deploy-1", "pre-deploy-1");
         Checkpoint c = await("pre-deploy-1", phase(Phase.Dumping));
         assertEquals(JobNames.dump(c), c.getStatus().dumpJob);
+        assertTrue(c.getStatus().message.startsWith("pg_dump is streaming the archive to "), c.getStatus().message);
 
         Job dump = job(c.getStatus().dumpJob);
         var pod = dump.getSpec().getTemplate().getSpec();
@@ -323,6 +324,7 @@ class ReconcilerTest extends MiddleTier {
             spec.dump.jobs = 4;
         });
         checkpoint("par-1", "par-1");
+        assertTrue(await("par-1", phase(Phase.Dumping)).getStatus().message.startsWith("4 pg_dump workers are writing the archive's files"));
         Job first = job(dumpJobOf("par-1"));
         List<String> args = first.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
         assertEquals(List.of("--jobs", "4"), args.subList(args.indexOf("--jobs"), args.indexOf("--jobs") + 2), args.toString());
