@@ -133,10 +133,16 @@ public class CheckpointStatus {
     }
 
     public void dumping(String job, String storeUri) {
+        dumping(job, storeUri, 1);
+    }
+
+    /** @param workers spec.dump.jobs: more than 1, pg_dump's directory format, uploaded file by file */
+    public void dumping(String job, String storeUri, int workers) {
         phase = Phase.Dumping;
         dumpJob = job;
         startedAt = Conditions.now();
-        message = "pg_dump is streaming the archive to " + storeUri + "/" + tag + " (Job " + job + ")";
+        message = (workers > 1 ? workers + " pg_dump workers are writing the archive's files, each uploaded when done, to "
+                : "pg_dump is streaming the archive to ") + storeUri + "/" + tag + " (Job " + job + ")";
         ready(false, Reasons.DUMPING);
         set(SEALED, false, Reasons.DUMPING, message);
         set(PROVEN, false, Reasons.DUMPING, "not drilled yet");

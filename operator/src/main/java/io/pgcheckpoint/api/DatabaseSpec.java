@@ -163,6 +163,21 @@ public class DatabaseSpec {
         public List<String> excludeSchemas;
         @JsonPropertyDescription("Tables left out, as schema.table (exact names).")
         public List<String> excludeTables;
+        // No @Default: a default the API server fills in would appear in every Database that has a
+        // dump section and stop an older operator (which does not know the field) from reading it.
+        @Min(1)
+        @Max(16)
+        @JsonPropertyDescription("Parallel pg_dump workers (default when unset: 1, one pg_dump -Fc stream straight to the bucket). "
+                + "More than 1 switches to pg_dump's directory format (-Fd -j N): the files are written to the dump Job's /tmp "
+                + "(see scratchLimit) and each is uploaded, then removed. Each worker dumps one table at a time, so it helps "
+                + "only with several large tables; each is one more connection to the database (pg_dump opens jobs + 1, the "
+                + "seal 2 more: the role's connection limit needs room) and wants about one more core (jobResources).")
+        public Integer jobs;
+        @JsonPropertyDescription("Size limit of the dump Job's /tmp (an emptyDir) when jobs is more than 1, e.g. 20Gi: it holds "
+                + "the files pg_dump is writing and those awaiting upload, at worst the whole archive. Default: twice the "
+                + "newest sealed archive of this Database plus 512Mi, at least 1Gi; 4Gi when none is known. With jobs 1 "
+                + "pg_dump streams and /tmp is 512Mi.")
+        public Quantity scratchLimit;
     }
 
     public static class DrillSpec {

@@ -30,7 +30,7 @@ final class CheckpointJobs {
 
     CheckpointJobs(JobFactory factory) {
         this.factory = factory;
-        dump = new JobDependent<>("dump", JobNames::dump, (c, ctx) -> factory.dump(c, database(ctx)));
+        dump = new JobDependent<>("dump", JobNames::dump, (c, ctx) -> factory.dump(c, database(ctx), lastArchiveBytes(c, ctx)));
         drill = new JobDependent<>("drill", JobNames::drill, (c, ctx) -> factory.drill(c, database(ctx)));
     }
 
@@ -77,7 +77,8 @@ final class CheckpointJobs {
         }
         context.managedWorkflowAndDependentResourceContext().put(DATABASE, db);
         try {
-            status.dumping(dump.ensure(checkpoint, context), JobFactory.storeUri(db));
+            status.dumping(dump.ensure(checkpoint, context), JobFactory.storeUri(db),
+                    db.getSpec().dump == null || db.getSpec().dump.jobs == null ? 1 : db.getSpec().dump.jobs);
             return null;
         } catch (KubernetesClientException e) {
             return createFailed(status, "dump", JobNames.dump(checkpoint), e);
@@ -159,6 +160,25 @@ final class CheckpointJobs {
                 .filter(other -> other.tag().equals(checkpoint.tag()))
                 .filter(other -> age.compare(other, checkpoint) < 0)
                 .findFirst();
+    }
+
+    /**
+     * The archive size of the newest (by creation) other Checkpoint of the same Database that was
+     * sealed, from the informer cache; null when there is none. Sizes the dump Job's /tmp when
+     * pg_dump writes a directory there (spec.dump.jobs > 1).
+     */
+    static Long lastArchiveBytes(Checkpoint checkpoint, Context<Checkpoint> context) {
+        Comparator<Checkpoint> age = Comparator.comparing((Checkpoint c) -> c.getMetadata().getCreationTimestamp())
+                .thenComparing(c -> c.getMetadata().getName());
+        return context.getPrimaryCache()
+                .byIndex(CheckpointReconciler.DATABASE_INDEX, CheckpointReconciler.databaseKey(checkpoint.getMetadata().getNamespace(),
+                        checkpoint.getSpec().database))
+                .stream()
+                .filter(other -> !other.getMetadata().getUid().equals(checkpoint.getMetadata().getUid()))
+                .filter(other -> other.getStatus() != null && other.getStatus().archive != null && other.getStatus().archive.bytes != null)
+                .max(age)
+                .map(other -> other.getStatus().archive.bytes)
+                .orElse(null);
     }
 
     private static Database database(Context<Checkpoint> context) {

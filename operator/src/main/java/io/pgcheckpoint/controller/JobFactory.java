@@ -52,6 +52,8 @@ public final class JobFactory {
     static final long GIB = 1024 * MIB;
     /** Room for the JVM and tools' scratch files besides any downloaded archive. */
     static final long SCRATCH = 512 * MIB;
+    /** The dump Job's /tmp with parallel workers when neither spec.dump.scratchLimit nor an earlier archive size is known. */
+    static final long DIRECTORY_SCRATCH = 4 * GIB;
     static final long CLEANUP_TIMEOUT_SECONDS = 1800;
     /** Where the dump Job finds the signing key: a Secret volume of one file. */
     static final String SIGNING_VOLUME = "signing-key";
@@ -120,6 +122,14 @@ public final class JobFactory {
     }
 
     public Job dump(Checkpoint c, Database db) {
+        return dump(c, db, null);
+    }
+
+    /**
+     * @param lastArchiveBytes size of this Database's newest sealed archive the operator knows of
+     *     (another Checkpoint's status), or null: sizes /tmp when pg_dump writes a directory there
+     */
+    public Job dump(Checkpoint c, Database db, Long lastArchiveBytes) {
         DatabaseSpec.DumpSpec dump = db.getSpec().dump == null ? new DatabaseSpec.DumpSpec() : db.getSpec().dump;
         // The seal stops itself with a message 30 s before the Job's deadline would kill it without one.
         long deadline = timeout(dump.timeoutSeconds);
@@ -143,6 +153,11 @@ public final class JobFactory {
         for (String table : dump.excludeTables == null ? List.<String>of() : dump.excludeTables) {
             args.addAll(List.of("--exclude-table", table));
         }
+        int jobs = dump.jobs == null ? 1 : dump.jobs;
+        if (jobs > 1) {
+            // only when parallel: unset or 1 keeps the seal's single pg_dump -Fc stream and the arguments it always had
+            args.addAll(List.of("--jobs", String.valueOf(jobs)));
+        }
         List<EnvVar> env = new ArrayList<>(storeEnv(db));
         env.addAll(connectionEnv(db.getSpec().connection));
         DatabaseSpec.ObjectLockSpec lock = db.getSpec().store.objectLock;
@@ -150,7 +165,12 @@ public final class JobFactory {
             env.add(env("PGCHECKPOINT_OBJECT_LOCK_MODE", lock.mode.name()));
             env.add(env("PGCHECKPOINT_OBJECT_LOCK_DAYS", String.valueOf(lock.retainDays)));
         }
-        List<Volume> volumes = new ArrayList<>(List.of(emptyDir("tmp", SCRATCH)));
+        // One stream (jobs 1): pg_dump streams to the bucket, /tmp holds nothing but small scratch
+        // files. Parallel workers write pg_dump's directory to /tmp, each file uploaded, then removed.
+        List<Volume> volumes = new ArrayList<>(List.of(jobs > 1
+                ? new VolumeBuilder().withName("tmp").withNewEmptyDir().withSizeLimit(directoryScratch(dump, lastArchiveBytes))
+                        .endEmptyDir().build()
+                : emptyDir("tmp", SCRATCH)));
         DatabaseSpec.SecretKey signing = signingKey(db);
         if (signing != null) {
             // the private key: a file in this Job only, readable by the worker's group, never in an env var
@@ -159,13 +179,28 @@ public final class JobFactory {
                     .addNewItem().withKey(signing.key).withPath(SIGNING_FILE).endItem()
                     .withDefaultMode(0440).withOptional(false).endSecret().build());
         }
-        // pg_dump streams to the bucket: /tmp holds nothing but small scratch files
         Container main = mainContainer(args, env, db);
         if (signing != null) {
             main.getVolumeMounts().add(new VolumeMountBuilder().withName(SIGNING_VOLUME).withMountPath(SIGNING_DIR)
                     .withReadOnly(true).build());
         }
         return job(c, JobNames.dump(c), "dump", Labels.CHECKPOINT, deadline, db, List.of(), main, volumes);
+    }
+
+    /**
+     * The dump Job's /tmp with parallel workers. It holds the files pg_dump is writing and those
+     * waiting for upload: at worst the whole archive. spec.dump.scratchLimit when set; else twice
+     * the newest known archive (room for growth) plus the usual scratch, at least 1 GiB; else 4 GiB.
+     * Too small, and the kubelet evicts the pod for exceeding it: the user sets scratchLimit.
+     */
+    static Quantity directoryScratch(DatabaseSpec.DumpSpec dump, Long lastArchiveBytes) {
+        if (dump.scratchLimit != null) {
+            return dump.scratchLimit;
+        }
+        if (lastArchiveBytes != null && lastArchiveBytes > 0) {
+            return bytes(Math.max(GIB, 2 * lastArchiveBytes + SCRATCH));
+        }
+        return bytes(DIRECTORY_SCRATCH);
     }
 
     public Job drill(Checkpoint c, Database db) {

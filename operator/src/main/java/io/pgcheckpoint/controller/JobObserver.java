@@ -70,6 +70,34 @@ final class JobObserver {
         return outcome(job, pods, events, type, databases);
     }
 
+    /**
+     * The kubelet evicted the Job's pod: an emptyDir over its sizeLimit, the pod over its
+     * ephemeral-storage limit, or the node short of memory or disk. The container's last words
+     * (its log's tail, or an error about a signal) do not say so; the pod's status does. With the
+     * Database field that raises the limit, for the two emptyDirs a Database sizes.
+     */
+    static CommandError evicted(Job job, Collection<Pod> pods) {
+        for (Pod pod : pods) {
+            if (pod.getStatus() == null || !"Evicted".equals(pod.getStatus().getReason())) {
+                continue;
+            }
+            String why = pod.getStatus().getMessage() == null ? "" : pod.getStatus().getMessage().strip().replaceAll("\\.$", "");
+            String role = job.getMetadata().getLabels() == null ? null : job.getMetadata().getLabels().get(Labels.ROLE);
+            String fix;
+            if ("dump".equals(role) && why.contains("\"tmp\"")) {
+                fix = "the dump Job's /tmp holds pg_dump's directory when spec.dump.jobs is above 1: raise the Database's "
+                        + "spec.dump.scratchLimit (or lower spec.dump.jobs), then create a new Checkpoint";
+            } else if ("drill".equals(role) && why.contains("\"pgdata\"")) {
+                fix = "raise the Database's spec.drill.storageLimit, then create a new Checkpoint";
+            } else {
+                fix = "check the node's free memory and disk and the pod's Events, then try again";
+            }
+            return CommandError.of("pod.evicted", "the kubelet evicted the Job's pod" + (why.isEmpty() ? "" : " (" + why + ")")
+                    + ": " + fix);
+        }
+        return null;
+    }
+
     private static String annotation(HasMetadata object, String key) {
         return object.getMetadata().getAnnotations() == null ? null : object.getMetadata().getAnnotations().get(key);
     }
@@ -107,7 +135,9 @@ final class JobObserver {
                     return new JobOutcome<>(JobOutcome.State.SUCCEEDED, result, error, null, null, started, at);
                 }
                 if ("Failed".equals(c.getType())) {
-                    return new JobOutcome<>(JobOutcome.State.FAILED, result, error, c.getReason(), c.getMessage(), started, at);
+                    CommandError evicted = evicted(job, pods);
+                    return new JobOutcome<>(JobOutcome.State.FAILED, result, evicted != null ? evicted : error, c.getReason(),
+                            c.getMessage(), started, at);
                 }
             }
         }

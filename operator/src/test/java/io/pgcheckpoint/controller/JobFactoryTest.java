@@ -262,4 +262,46 @@ class JobFactoryTest {
         assertEquals("Never", dump.getSpec().getTemplate().getSpec().getRestartPolicy());
         assertEquals(Boolean.FALSE, dump.getSpec().getTemplate().getSpec().getEnableServiceLinks());
     }
+
+    static List<String> args(Job job) {
+        return job.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+    }
+
+    @Test
+    void oneDumpJobStreamsWithoutJobsAndA512MiTmp() {
+        Database db = database("prod");
+        Checkpoint c = checkpoint("pre-deploy-1", 0);
+        for (Integer jobs : java.util.Arrays.asList(null, 1)) {
+            db.getSpec().dump = new DatabaseSpec.DumpSpec();
+            db.getSpec().dump.jobs = jobs;
+            // scratchLimit is for pg_dump's directory only: one stream keeps its small /tmp
+            db.getSpec().dump.scratchLimit = new Quantity("20Gi");
+            for (Job dump : List.of(FACTORY.dump(c, db), FACTORY.dump(c, db, 3L << 30))) {
+                assertFalse(args(dump).contains("--jobs"), jobs + ": " + args(dump));
+                assertEquals(new Quantity("512Mi"), limits(dump).get("tmp"), "jobs " + jobs);
+            }
+        }
+    }
+
+    @Test
+    void parallelDumpJobsPassJobsAndSizeTmpForPgDumpsDirectory() {
+        Database db = database("prod");
+        Checkpoint c = checkpoint("pre-deploy-1", 0);
+        db.getSpec().dump = new DatabaseSpec.DumpSpec();
+        db.getSpec().dump.jobs = 4;
+        db.getSpec().dump.excludeTables = List.of("public.audit");
+        Job dump = FACTORY.dump(c, db);
+        assertEquals(List.of("seal", "--tag", "pre-deploy-1", "--output", "json", "--timeout", "3570s", "--lock-wait-timeout", "30s",
+                "--exclude-table", "public.audit", "--jobs", "4"), args(dump));
+        assertEquals(new Quantity("4096Mi"), limits(dump).get("tmp"), "no earlier archive known: the documented 4Gi");
+        // twice the newest known archive plus the usual 512Mi scratch: 2 x 3Gi + 512Mi
+        assertEquals(new Quantity("6656Mi"), limits(FACTORY.dump(c, db, 3L << 30)).get("tmp"));
+        assertEquals(new Quantity("1024Mi"), limits(FACTORY.dump(c, db, 1000L)).get("tmp"), "at least 1Gi");
+        assertEquals(new Quantity("4096Mi"), limits(FACTORY.dump(c, db, 0L)).get("tmp"), "an empty size is not a size");
+        db.getSpec().dump.scratchLimit = new Quantity("20Gi");
+        assertEquals(new Quantity("20Gi"), limits(FACTORY.dump(c, db, 3L << 30)).get("tmp"), "the Database's scratchLimit wins");
+        assertEquals(List.of("--jobs", "4"), args(FACTORY.dump(c, db)).subList(args(dump).size() - 2, args(dump).size()));
+        assertTrue(dump.getSpec().getTemplate().getSpec().getContainers().get(0).getVolumeMounts().stream()
+                .anyMatch(m -> m.getName().equals("tmp") && m.getMountPath().equals("/tmp")), "pg_dump's directory goes under $TMPDIR");
+    }
 }

@@ -134,4 +134,45 @@ class JobOutcomeTest {
         assertEquals(JobOutcome.State.RUNNING, JobObserver.outcome(job(null, null), List.of(waiting(Labels.MAIN_CONTAINER, false,
                 "ContainerCreating", "")), List.of(), SealResult.class, DATABASES).state(), "a pod exists: an old event");
     }
+
+    static Pod evicted(String message, String logTail) {
+        return new PodBuilder().withNewMetadata().withName("x-dump-abcde").endMetadata().withNewStatus().withPhase("Failed")
+                .withReason("Evicted").withMessage(message)
+                .withContainerStatuses(new ContainerStatusBuilder().withName(Labels.MAIN_CONTAINER).withNewState().withNewTerminated()
+                        .withExitCode(137).withReason("Error").withMessage(logTail).endTerminated().endState().build()).endStatus().build();
+    }
+
+    static Job withRole(Job job, String role) {
+        job.getMetadata().setLabels(java.util.Map.of(Labels.ROLE, role));
+        return job;
+    }
+
+    @Test
+    void anEvictedPodSaysSoAndWhichLimitToRaiseNotTheLogsTail() {
+        // the kubelet's own words (pkg/kubelet/eviction), with its trailing ". "
+        Pod pod = evicted("Usage of EmptyDir volume \"tmp\" exceeds the limit \"4Gi\". ", "seal: uploaded 212 of 431 files");
+        JobOutcome<SealResult> o = JobObserver.outcome(withRole(job("Failed", "BackoffLimitExceeded"), "dump"), List.of(pod),
+                List.of(), SealResult.class, DATABASES);
+        assertEquals(JobOutcome.State.FAILED, o.state());
+        assertEquals("PodEvicted", o.failureReason());
+        assertEquals("the kubelet evicted the Job's pod (Usage of EmptyDir volume \"tmp\" exceeds the limit \"4Gi\"): the dump Job's "
+                + "/tmp holds pg_dump's directory when spec.dump.jobs is above 1: raise the Database's spec.dump.scratchLimit "
+                + "(or lower spec.dump.jobs), then create a new Checkpoint", o.errorMessage());
+
+        JobOutcome<DrillResult> drill = JobObserver.outcome(withRole(job("Failed", "BackoffLimitExceeded"), "drill"),
+                List.of(evicted("Usage of EmptyDir volume \"pgdata\" exceeds the limit \"30Gi\". ", "restoring")),
+                List.of(), DrillResult.class, DATABASES);
+        assertTrue(drill.errorMessage().endsWith("raise the Database's spec.drill.storageLimit, then create a new Checkpoint"),
+                drill.errorMessage());
+
+        JobOutcome<SealResult> node = JobObserver.outcome(withRole(job("Failed", "BackoffLimitExceeded"), "dump"),
+                List.of(evicted("The node was low on resource: memory. ", "")), List.of(), SealResult.class, DATABASES);
+        assertEquals("the kubelet evicted the Job's pod (The node was low on resource: memory): check the node's free memory and "
+                + "disk and the pod's Events, then try again", node.errorMessage());
+
+        // not evicted: the container's own words, as before
+        JobOutcome<SealResult> plain = JobObserver.outcome(withRole(job("Failed", "BackoffLimitExceeded"), "dump"),
+                List.of(terminated("seal: uploaded 212 of 431 files")), List.of(), SealResult.class, DATABASES);
+        assertEquals("seal: uploaded 212 of 431 files", plain.errorMessage());
+    }
 }

@@ -43,6 +43,26 @@ final class JobSimulator {
     }
 
     /**
+     * The kubelet's eviction of the Job's pod (e.g. {@code Usage of EmptyDir volume "tmp" exceeds the
+     * limit "4Gi". }): the pod Failed with reason Evicted, its container killed with only its log's
+     * tail as termination message, then the Job Failed.
+     */
+    static void evicted(KubernetesClient client, String ns, String jobName, String message, String logTail) {
+        Job job = client.batch().v1().jobs().inNamespace(ns).withName(jobName).get();
+        Pod pod = createPod(client, job);
+        pod.setStatus(new PodStatusBuilder().withPhase("Failed").withReason("Evicted").withMessage(message)
+                .withContainerStatuses(new ContainerStatusBuilder().withName(Labels.MAIN_CONTAINER).withImage("x").withImageID("x")
+                        .withReady(false).withRestartCount(0).withNewState().withNewTerminated().withExitCode(137).withReason("Error")
+                        .withMessage(logTail).endTerminated().endState().build()).build());
+        client.pods().inNamespace(ns).resource(pod).updateStatus();
+        String now = Instant.now().toString();
+        job.setStatus(new JobStatusBuilder().withStartTime(now).withSucceeded(0).withFailed(1)
+                .withConditions(List.of(condition("FailureTarget", "BackoffLimitExceeded", now), condition("Failed", "BackoffLimitExceeded", now)))
+                .build());
+        client.batch().v1().jobs().inNamespace(ns).resource(job).updateStatus();
+    }
+
+    /**
      * The Job's pod as the Job controller creates it: the template, the Job's labels, owned by the
      * Job. The API server's admission (Pod Security of the namespace) judges it here for real.
      */

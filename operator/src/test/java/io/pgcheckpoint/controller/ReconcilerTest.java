@@ -50,6 +50,7 @@ class ReconcilerTest extends MiddleTier {
         checkpoint("pre-deploy-1", "pre-deploy-1");
         Checkpoint c = await("pre-deploy-1", phase(Phase.Dumping));
         assertEquals(JobNames.dump(c), c.getStatus().dumpJob);
+        assertTrue(c.getStatus().message.startsWith("pg_dump is streaming the archive to "), c.getStatus().message);
 
         Job dump = job(c.getStatus().dumpJob);
         var pod = dump.getSpec().getTemplate().getSpec();
@@ -58,6 +59,7 @@ class ReconcilerTest extends MiddleTier {
         // no spec.dump.compression: the seal's own default for its pg_dump
         assertEquals(List.of("seal", "--tag", "pre-deploy-1", "--output", "json", "--timeout", "3570s",
                 "--lock-wait-timeout", "30s", "--commit", "4f3a9c1"), main.getArgs());
+        assertEquals(new io.fabric8.kubernetes.api.model.Quantity("512Mi"), tmpLimit(dump), "one stream: /tmp holds only scratch files");
         assertTrue(main.getSecurityContext().getRunAsNonRoot() && main.getSecurityContext().getReadOnlyRootFilesystem());
         assertEquals("Checkpoint", dump.getMetadata().getOwnerReferences().get(0).getKind());
         assertEquals(0, dump.getSpec().getBackoffLimit());
@@ -308,6 +310,85 @@ class ReconcilerTest extends MiddleTier {
         db.getMetadata().setManagedFields(null);
         client.resource(db).update();
         await("seventeen", phase(Phase.Drilling));
+    }
+
+    static io.fabric8.kubernetes.api.model.Quantity tmpLimit(Job job) {
+        return job.getSpec().getTemplate().getSpec().getVolumes().stream().filter(v -> v.getName().equals("tmp")).findFirst()
+                .orElseThrow().getEmptyDir().getSizeLimit();
+    }
+
+    @Test
+    void parallelDumpsPassJobsAndSizeTmpFromScratchLimitOrTheNewestArchiveOfTheirDatabase() {
+        database("prod", true, spec -> {
+            spec.dump = new DatabaseSpec.DumpSpec();
+            spec.dump.jobs = 4;
+        });
+        checkpoint("par-1", "par-1");
+        assertTrue(await("par-1", phase(Phase.Dumping)).getStatus().message.startsWith("4 pg_dump workers are writing the archive's files"));
+        Job first = job(dumpJobOf("par-1"));
+        List<String> args = first.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+        assertEquals(List.of("--jobs", "4"), args.subList(args.indexOf("--jobs"), args.indexOf("--jobs") + 2), args.toString());
+        assertEquals(new io.fabric8.kubernetes.api.model.Quantity("4096Mi"), tmpLimit(first), "no archive of prod known yet");
+
+        finish(dumpJobOf("par-1"), true, JobSimulator.sealedResult("par-1"));
+        assertEquals(412_300_000L, await("par-1", phase(Phase.Drilling)).getStatus().archive.bytes);
+        checkpoint("par-2", "par-2");
+        // 2 x 412300000 bytes + 512Mi, in whole MiB rounded up
+        assertEquals(new io.fabric8.kubernetes.api.model.Quantity("1299Mi"), tmpLimit(job(dumpJobOf("par-2"))),
+                "twice the newest sealed archive of prod plus scratch");
+        // too small after all: the kubelet evicts the pod, and the checkpoint says which field to raise
+        JobSimulator.evicted(client, ns, dumpJobOf("par-2"), "Usage of EmptyDir volume \"tmp\" exceeds the limit \"1299Mi\". ",
+                "pg_dump: dumping contents of table \"public.orders\"");
+        Checkpoint failed = await("par-2", phase(Phase.Failed));
+        assertEquals("PodEvicted", Conditions.find(failed.getStatus().conditions, "Ready").getReason());
+        assertTrue(failed.getStatus().message.contains("exceeds the limit \"1299Mi\"")
+                && failed.getStatus().message.contains("raise the Database's spec.dump.scratchLimit"), failed.getStatus().message);
+
+        // another Database: prod's archives do not size its Jobs; its own scratchLimit does
+        database("other", true, spec -> {
+            spec.dump = new DatabaseSpec.DumpSpec();
+            spec.dump.jobs = 2;
+        });
+        checkpoint("other-1", "other-1", "other");
+        assertEquals(new io.fabric8.kubernetes.api.model.Quantity("4096Mi"), tmpLimit(job(dumpJobOf("other-1"))));
+        database("limited", true, spec -> {
+            spec.dump = new DatabaseSpec.DumpSpec();
+            spec.dump.jobs = 16;
+            spec.dump.scratchLimit = new io.fabric8.kubernetes.api.model.Quantity("50Gi");
+        });
+        checkpoint("limited-1", "limited-1", "limited");
+        Job limited = job(dumpJobOf("limited-1"));
+        assertEquals(new io.fabric8.kubernetes.api.model.Quantity("50Gi"), tmpLimit(limited));
+        assertTrue(limited.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs().containsAll(List.of("--jobs", "16")));
+    }
+
+    @Test
+    void dumpJobsIsValidatedByTheApiServerAndNotFilledIn() {
+        String base = "apiVersion: pgcheckpoint.io/v1alpha1\nkind: Database\nmetadata: {name: jobs}\nspec:\n"
+                + "  connection: {secretName: c, key: uri}\n  store: {bucket: checkpoints}\n";
+        Map<String, String> refused = Map.of("  dump: {jobs: 0}\n", "should be greater than or equal to 1",
+                "  dump: {jobs: 17}\n", "should be less than or equal to 16",
+                "  dump: {jobs: two}\n", "spec.dump.jobs");
+        for (var e : refused.entrySet()) {
+            var r = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(base + e.getKey(),
+                    io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+            r.getMetadata().setNamespace(ns);
+            KubernetesClientException error = assertThrows(KubernetesClientException.class, () -> client.resource(r).dryRun().create(),
+                    e.getKey());
+            assertTrue(error.getMessage().contains("spec.dump.jobs") && error.getMessage().contains(e.getValue()),
+                    e.getKey() + " -> " + error.getMessage());
+        }
+        for (String good : List.of("  dump: {jobs: 1}\n", "  dump: {jobs: 16, scratchLimit: 20Gi}\n", "  dump: {timeoutSeconds: 600}\n")) {
+            var r = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(base + good,
+                    io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+            r.getMetadata().setNamespace(ns);
+            var created = client.resource(r).dryRun().create();
+            Map<?, ?> dump = (Map<?, ?>) ((Map<?, ?>) created.getAdditionalProperties().get("spec")).get("dump");
+            if (good.contains("timeoutSeconds")) {
+                // no default filled in: an older operator, which does not know the field, still reads this Database
+                assertFalse(dump.containsKey("jobs"), dump.toString());
+            }
+        }
     }
 
     @Test
