@@ -46,6 +46,9 @@ final class OperatorCommand implements Callable<Integer> {
             description = "Longest a POST waits for its checkpoint before answering 504 (the checkpoint goes on; POST again to keep waiting). Default ${DEFAULT-VALUE}.")
     String apiMaxWait;
 
+    /** How long a stopping operator may take to let go of its informers and lease before the JVM ends anyway. */
+    static final long STOP_GRACE_MILLIS = 10_000;
+
     @Override
     public Integer call() throws Exception {
         Set<String> watched = namespaces == null ? Set.of()
@@ -59,7 +62,17 @@ final class OperatorCommand implements Callable<Integer> {
                 : new ApiHttp(apiPort, CheckpointApi.create(client, CreateCommand.parseDuration(apiMaxWait)), apiTlsCert, apiTlsKey);
         try (OperatorHttp http = new OperatorHttp(port, operator, registry); ApiHttp closeApi = api) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                operator.stop();
+                // JOSDK itself calls System.exit when an informer stops or leadership is lost, and
+                // stopping the operator from this hook can call it once more, which blocks a hook
+                // for ever: the pod stayed Running, never ready. Stop on a daemon thread, bounded.
+                Thread stop = new Thread(operator::stop, "operator-stop-worker");
+                stop.setDaemon(true);
+                stop.start();
+                try {
+                    stop.join(STOP_GRACE_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 stopped.countDown();
             }, "operator-stop"));
             operator.start();

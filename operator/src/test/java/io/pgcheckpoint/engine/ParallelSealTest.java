@@ -106,6 +106,12 @@ class ParallelSealTest {
                 assertEquals(m.ledger().totalRows(), report.rowsChecked());
                 assertEquals(3L, report.largeObjectsFound());
                 assertEquals(1, report.viewsRefreshed());
+
+                // delete removes every file of the directory with the manifest and the report
+                DeleteResult deleted = new Pruner(store, Progress.SILENT).delete("parallel");
+                assertTrue(deleted.deleted(), deleted::toString);
+                assertEquals(List.of(), store.keys("parallel/"));
+                assertEquals(List.of("single"), store.listTags());
             }
         }
     }
