@@ -40,7 +40,7 @@ final class SealCommand extends StoreCommand implements Callable<Integer> {
     @Option(names = "--jobs", paramLabel = "N", defaultValue = "1",
             description = {"Parallel pg_dump workers (default ${DEFAULT-VALUE}: one pg_dump -Fc stream). More than 1 dumps that many",
                     "tables at once in pg_dump's directory format, each file uploaded as soon as it is written, with its own sha256;",
-                    "it needs N+1 database connections and local disk (TMPDIR) for the files not uploaded yet."})
+                    "pg_dump opens N+1 database connections (the seal 2 more) and needs local disk (TMPDIR) for the files not uploaded yet."})
     int jobs;
 
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "6h",

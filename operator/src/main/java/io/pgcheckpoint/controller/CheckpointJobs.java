@@ -149,16 +149,23 @@ final class CheckpointJobs {
         return wait && (dumping || drilling);
     }
 
-    private static Optional<Checkpoint> earlierWithSameTag(Checkpoint checkpoint, Context<Checkpoint> context) {
-        Comparator<Checkpoint> age = Comparator.comparing((Checkpoint c) -> c.getMetadata().getCreationTimestamp())
-                .thenComparing(c -> c.getMetadata().getName());
+    /** Older first; the name breaks a tie of creation timestamps, which have a one-second resolution. */
+    private static final Comparator<Checkpoint> AGE = Comparator.comparing((Checkpoint c) -> c.getMetadata().getCreationTimestamp())
+            .thenComparing(c -> c.getMetadata().getName());
+
+    /** The other Checkpoints of the same Database, from the informer cache. */
+    private static java.util.stream.Stream<Checkpoint> others(Checkpoint checkpoint, Context<Checkpoint> context) {
         return context.getPrimaryCache()
                 .byIndex(CheckpointReconciler.DATABASE_INDEX, CheckpointReconciler.databaseKey(checkpoint.getMetadata().getNamespace(),
                         checkpoint.getSpec().database))
                 .stream()
-                .filter(other -> !other.getMetadata().getUid().equals(checkpoint.getMetadata().getUid()))
+                .filter(other -> !other.getMetadata().getUid().equals(checkpoint.getMetadata().getUid()));
+    }
+
+    private static Optional<Checkpoint> earlierWithSameTag(Checkpoint checkpoint, Context<Checkpoint> context) {
+        return others(checkpoint, context)
                 .filter(other -> other.tag().equals(checkpoint.tag()))
-                .filter(other -> age.compare(other, checkpoint) < 0)
+                .filter(other -> AGE.compare(other, checkpoint) < 0)
                 .findFirst();
     }
 
@@ -168,15 +175,9 @@ final class CheckpointJobs {
      * pg_dump writes a directory there (spec.dump.jobs > 1).
      */
     static Long lastArchiveBytes(Checkpoint checkpoint, Context<Checkpoint> context) {
-        Comparator<Checkpoint> age = Comparator.comparing((Checkpoint c) -> c.getMetadata().getCreationTimestamp())
-                .thenComparing(c -> c.getMetadata().getName());
-        return context.getPrimaryCache()
-                .byIndex(CheckpointReconciler.DATABASE_INDEX, CheckpointReconciler.databaseKey(checkpoint.getMetadata().getNamespace(),
-                        checkpoint.getSpec().database))
-                .stream()
-                .filter(other -> !other.getMetadata().getUid().equals(checkpoint.getMetadata().getUid()))
+        return others(checkpoint, context)
                 .filter(other -> other.getStatus() != null && other.getStatus().archive != null && other.getStatus().archive.bytes != null)
-                .max(age)
+                .max(AGE)
                 .map(other -> other.getStatus().archive.bytes)
                 .orElse(null);
     }

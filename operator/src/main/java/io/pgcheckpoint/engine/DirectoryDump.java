@@ -50,7 +50,7 @@ final class DirectoryDump implements ArchiveDump {
     private final ExecutorService uploaders;
     private final Set<String> claimed = ConcurrentHashMap.newKeySet();
     private final Map<String, Staged> staged = new ConcurrentHashMap<>();
-    private final AtomicReference<Exception> uploadFailure = new AtomicReference<>();
+    private final AtomicReference<Throwable> uploadFailure = new AtomicReference<>();
     private final AtomicLong uploadedBytes = new AtomicLong();
     private final Thread shutdownHook;
     private final long started = System.nanoTime();
@@ -101,13 +101,18 @@ final class DirectoryDump implements ArchiveDump {
         this.stderr = PgTools.StderrTail.drain(process.getErrorStream(), this::onLine);
     }
 
+    /** A table's data file: {@code <dumpId>.dat}, with the compression's suffix. */
+    private static final List<String> DATA_SUFFIXES = List.of(".dat", ".dat.gz", ".dat.zst", ".dat.lz4");
+
     private void onLine(String line) {
         Matcher m = FINISHED.matcher(line);
         if (m.find()) {
-            String item = m.group(1);
-            // a table's data: <dumpId>.dat, with the compression's suffix (.gz, .lz4, .zst)
-            for (String name : files(name -> name.equals(item + ".dat") || name.startsWith(item + ".dat."))) {
-                upload(name);
+            // looked up by name, not by listing: thousands of tables make thousands of lines
+            for (String suffix : DATA_SUFFIXES) {
+                String name = m.group(1) + suffix;
+                if (Files.exists(dir.resolve(name))) {
+                    upload(name);
+                }
             }
         }
     }
@@ -134,12 +139,15 @@ final class DirectoryDump implements ArchiveDump {
                     if (uploadFailure.get() == null && !cancelled) {
                         stage(name);
                     }
-                } catch (Exception e) {
+                } catch (Exception | Error e) {
+                    // an executor's future would keep it to itself: the seal must hear of it
                     fail(e);
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            // cancelled meanwhile: nothing more is uploaded
+            if (!cancelled) {
+                fail(new IllegalStateException("the upload of " + name + " was refused after the last one had started", e));
+            }
         }
     }
 
@@ -178,7 +186,7 @@ final class DirectoryDump implements ArchiveDump {
         return HexFormat.of().formatHex(digest.digest());
     }
 
-    private void fail(Exception e) {
+    private void fail(Throwable e) {
         if (uploadFailure.compareAndSet(null, e)) {
             process.destroyForcibly();
         }
@@ -193,7 +201,12 @@ final class DirectoryDump implements ArchiveDump {
     public Result finish() {
         try {
             int exit = process.waitFor();
-            String errors = stderr.errorSummary(); // the drain has seen every line, so every finished item is queued
+            // every finished line handed on, so that every file it names is queued before the rest
+            if (!stderr.awaitEnd(60_000)) {
+                throw new CheckpointException("dump.failed", "pg_dump's output was still being read a minute after it "
+                        + "ended; nothing was sealed: seal again");
+            }
+            String errors = stderr.errorSummary();
             failIfUploadFailed();
             if (exit != 0) {
                 String why = exit > 128 ? "pg_dump was killed (signal " + (exit - 128) + ")" : "pg_dump failed (exit " + exit + ")";
@@ -201,7 +214,7 @@ final class DirectoryDump implements ArchiveDump {
                         + "; nothing was sealed and earlier checkpoints are untouched");
             }
             // what pg_dump writes last, or without a finished line: toc.dat, large objects
-            for (String name : files(name -> !name.startsWith("."))) {
+            for (String name : files(name -> true)) {
                 upload(name);
             }
             uploaders.shutdown();
@@ -209,6 +222,14 @@ final class DirectoryDump implements ArchiveDump {
                 progress.step("uploading the last files of the archive (" + Sizes.human(uploadedBytes.get()) + " so far)");
             }
             failIfUploadFailed();
+            // every file pg_dump wrote went up once: none left on disk, none claimed and not staged
+            List<String> left = files(name -> true);
+            Set<String> missing = new java.util.TreeSet<>(claimed);
+            missing.removeAll(staged.keySet());
+            if (!left.isEmpty() || !missing.isEmpty()) {
+                throw new CheckpointException("dump.failed", "pg_dump's files " + (left.isEmpty() ? missing : left)
+                        + " were not uploaded with the rest of the archive; nothing was sealed: seal again");
+            }
             List<Manifest.ArchiveFile> files = staged.values().stream().map(Staged::file)
                     .sorted(Comparator.comparing(Manifest.ArchiveFile::name)).toList();
             if (files.stream().noneMatch(f -> f.name().equals(Manifest.TOC))) {
@@ -224,7 +245,7 @@ final class DirectoryDump implements ArchiveDump {
     }
 
     private void failIfUploadFailed() {
-        Exception failure = uploadFailure.get();
+        Throwable failure = uploadFailure.get();
         if (failure != null) {
             String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
             throw new CheckpointException("store.write", "uploading the archive's files to the store failed after "

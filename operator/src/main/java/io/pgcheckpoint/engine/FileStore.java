@@ -115,6 +115,70 @@ public final class FileStore implements Store {
         }
     }
 
+    /**
+     * A copy of the file beside its key, synced and closed: many staged files hold neither a
+     * descriptor nor a buffer while they wait for their commit, which links each into place.
+     */
+    @Override
+    public Upload stage(String key, Path file) {
+        Path target = resolve(key);
+        Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+        try {
+            Files.createDirectories(target.getParent());
+            Files.copy(file, partial);
+            try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            }
+        } catch (IOException e) {
+            removeWithEmptyParents(partial);
+            throw new CheckpointException("store.write", "cannot write " + target + ": " + e.getMessage(), e);
+        }
+        return new Upload() {
+            private boolean done;
+
+            @Override
+            public OutputStream stream() {
+                throw new IllegalStateException("a staged file is written already");
+            }
+
+            @Override
+            public void commit() {
+                try {
+                    linkIntoPlace(partial, target);
+                    done = true;
+                } catch (IOException e) {
+                    abort();
+                    throw new CheckpointException("store.write", "cannot write " + target + ": " + e.getMessage(), e);
+                }
+            }
+
+            @Override
+            public void abort() {
+                if (!done) {
+                    done = true;
+                    removeWithEmptyParents(partial);
+                }
+            }
+        };
+    }
+
+    /** Removes a partial file, and the directories it leaves empty up to the root, so that list shows no tag for it. */
+    private void removeWithEmptyParents(Path partial) {
+        try {
+            Files.deleteIfExists(partial);
+            for (Path d = partial.getParent(); d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
+                try (Stream<Path> left = Files.list(d)) {
+                    if (left.findAny().isPresent()) {
+                        break;
+                    }
+                }
+                Files.deleteIfExists(d);
+            }
+        } catch (IOException ignored) {
+            // best effort: a leftover .partial file or an empty directory is never taken for a checkpoint
+        }
+    }
+
     /** A hard link fails atomically when the target exists, so a checkpoint file is never replaced. */
     private static void linkIntoPlace(Path partial, Path target) throws IOException {
         try {

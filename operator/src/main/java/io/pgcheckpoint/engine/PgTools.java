@@ -519,6 +519,17 @@ public final class PgTools {
         }
 
         /**
+         * Waits until every line has been read and handed on, at most {@code millis}: after the
+         * process has ended its stderr closes, and what is left is the work of the line consumer.
+         *
+         * @return whether the drain has ended
+         */
+        public boolean awaitEnd(long millis) throws InterruptedException {
+            thread.join(millis);
+            return !thread.isAlive();
+        }
+
+        /**
          * The last 16 KiB of stderr, after the process closed it (or 5 s); when earlier output was
          * dropped, the error lines that were in it come first, then a line saying how much was left out.
          */

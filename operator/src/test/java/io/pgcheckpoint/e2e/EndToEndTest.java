@@ -509,17 +509,22 @@ class EndToEndTest {
             assertEquals(m.archive().files().stream().map(Manifest.ArchiveFile::name).sorted().toList(), stored);
         }
 
-        Restore r = new Restore();
-        r.setMetadata(new ObjectMetaBuilder().withName("parallel-back").withNamespace(NS).build());
-        r.setSpec(new RestoreSpec());
-        r.getSpec().checkpoint = "parallel-1";
-        r.getSpec().tables = List.of("public.orders");
-        k8s.resource(r).create();
-        Restore done = k8s.resources(Restore.class).inNamespace(NS).withName("parallel-back").waitUntilCondition(
-                x -> x != null && x.getStatus() != null && (x.getStatus().phase == RestoreStatus.Phase.Succeeded
-                        || x.getStatus().phase == RestoreStatus.Phase.Failed), 600, TimeUnit.SECONDS);
+        Restore done = restoreSideBySide("parallel-back", "parallel-1", "public.orders");
         assertEquals(RestoreStatus.Phase.Succeeded, done.getStatus().phase, done.getStatus().message);
         assertEquals(20_000L, Fixtures.count(hostPg.target("app"), "SELECT count(*) FROM restored_parallel_1.orders"));
+    }
+
+    /** A Restore of one table beside the original (the default mode), once it has succeeded or failed. */
+    static Restore restoreSideBySide(String name, String checkpoint, String table) {
+        Restore r = new Restore();
+        r.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+        r.setSpec(new RestoreSpec());
+        r.getSpec().checkpoint = checkpoint;
+        r.getSpec().tables = List.of(table);
+        k8s.resource(r).create();
+        return k8s.resources(Restore.class).inNamespace(NS).withName(name).waitUntilCondition(
+                x -> x != null && x.getStatus() != null && (x.getStatus().phase == RestoreStatus.Phase.Succeeded
+                        || x.getStatus().phase == RestoreStatus.Phase.Failed), 600, TimeUnit.SECONDS);
     }
 
     @Test
@@ -528,15 +533,7 @@ class EndToEndTest {
         checkpoint("before-drop", "host-db");
         assertEquals(Phase.Proven, terminal("before-drop").getStatus().phase);
         Fixtures.sql(hostPg.target("app"), "DROP TABLE audit_log");
-        Restore r = new Restore();
-        r.setMetadata(new ObjectMetaBuilder().withName("customers-back").withNamespace(NS).build());
-        r.setSpec(new RestoreSpec());
-        r.getSpec().checkpoint = "before-drop";
-        r.getSpec().tables = List.of("public.audit_log");
-        k8s.resource(r).create();
-        Restore done = k8s.resources(Restore.class).inNamespace(NS).withName("customers-back").waitUntilCondition(
-                x -> x != null && x.getStatus() != null && (x.getStatus().phase == RestoreStatus.Phase.Succeeded
-                        || x.getStatus().phase == RestoreStatus.Phase.Failed), 600, TimeUnit.SECONDS);
+        Restore done = restoreSideBySide("customers-back", "before-drop", "public.audit_log");
         assertEquals(RestoreStatus.Phase.Succeeded, done.getStatus().phase, done.getStatus().message);
         assertEquals(1000L, done.getStatus().tables.get(0).restoredRows);
         assertEquals(1000L, Fixtures.count(hostPg.target("app"), "SELECT count(*) FROM restored_before_drop.audit_log"));

@@ -246,6 +246,43 @@ class ParallelSealTest {
         }
     }
 
+    @Test
+    void manyTablesWaitingForTheirCommitHoldNeitherDescriptorsNorBuffers(@TempDir Path dir) throws Exception {
+        Fixtures.sql(app, "CREATE SCHEMA many; DO $$ BEGIN FOR i IN 1..600 LOOP EXECUTE format("
+                + "'CREATE TABLE many.t%s AS SELECT generate_series(1, 50) AS id', i); END LOOP; END $$");
+        Path fds = Path.of("/proc/self/fd");
+        long before;
+        try (Stream<Path> open = Files.list(fds)) {
+            before = open.count();
+        }
+        java.util.concurrent.atomic.AtomicLong most = new java.util.concurrent.atomic.AtomicLong();
+        AtomicBoolean sealing = new AtomicBoolean(true);
+        Thread sampler = new Thread(() -> {
+            while (sealing.get()) {
+                try (Stream<Path> open = Files.list(fds)) {
+                    most.accumulateAndGet(open.count(), Math::max);
+                    Thread.sleep(5);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        sampler.start();
+        try (Store store = Stores.open("file:" + dir, null)) {
+            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(store, "many", 2));
+            sealing.set(false);
+            sampler.join();
+            assertTrue(m.archive().files().size() > 600, () -> m.archive().files().size() + " files");
+            // 600 files staged at once through open writes would be 600 descriptors and 600 MiB of buffers
+            assertTrue(most.get() - before < 200, "open descriptors grew from " + before + " to " + most.get());
+            assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "many", null, 2).proven());
+        } finally {
+            sealing.set(false);
+            sampler.join();
+            Fixtures.sql(app, "DROP SCHEMA many CASCADE");
+        }
+    }
+
     /** A store whose staged uploads (or their commits) fail after the first few. */
     static final class FailingStore extends ForwardingStore {
         final AtomicInteger staged = new AtomicInteger();
@@ -298,6 +335,7 @@ class ParallelSealTest {
             assertEquals("store.write", upload.code(), upload.getMessage());
             assertTrue(upload.getMessage().contains("nothing was sealed"), upload.getMessage());
             assertEquals(List.of(), files.keys("fails/"), "a failed upload leaves no object");
+            assertFalse(Files.exists(dir.resolve("fails")), "nor a directory that list would show as a tag");
             assertEquals(before, sealDirectories(), "nor local files");
 
             // the third commit fails: toc.dat and one file are visible, without a manifest
