@@ -85,6 +85,20 @@ public final class Archives {
                     + " lists files that do not add up to its archive's size and sha256: it was altered after sealing and "
                     + "must not be restored; seal a new checkpoint");
         }
+        // the manifest chooses local names: only pg_dump's own kind of name, each once, in one directory
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Manifest.ArchiveFile f : files) {
+            if (!f.name().matches("[A-Za-z0-9_][A-Za-z0-9_.]*") || !seen.add(f.name())) {
+                throw new CheckpointException("archive.checksum", "the manifest of '" + manifest.tag() + "' names the file '"
+                        + f.name() + "', which pg_dump does not write (or names it twice): it was altered after sealing and "
+                        + "must not be restored; seal a new checkpoint");
+            }
+        }
+        if (!Manifest.ARCHIVE_DIRECTORY.equals(archive.file())) {
+            throw new CheckpointException("archive.checksum", "the manifest of '" + manifest.tag() + "' puts its archive under '"
+                    + archive.file() + "' instead of '" + Manifest.ARCHIVE_DIRECTORY + "': it was altered after sealing and "
+                    + "must not be restored; seal a new checkpoint");
+        }
         Path target = dir.resolve(archive.file());
         try {
             Files.createDirectories(target);

@@ -93,7 +93,8 @@ final class DirectoryDump implements ArchiveDump {
         });
         // SIGTERM (a Job's deadline, Ctrl-C) must not leave staged uploads or local files behind.
         this.shutdownHook = new Thread(() -> {
-            process.destroyForcibly();
+            cancelled = true;
+            killAll();
             abortStaged();
             Driller.deleteTree(work);
         }, "seal-abort");
@@ -188,13 +189,19 @@ final class DirectoryDump implements ArchiveDump {
 
     private void fail(Throwable e) {
         if (uploadFailure.compareAndSet(null, e)) {
-            process.destroyForcibly();
+            killAll();
         }
+    }
+
+    /** pg_dump's workers are its children: killing the leader alone would leave them dumping, locks held. */
+    private void killAll() {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
     }
 
     @Override
     public void kill() {
-        process.destroyForcibly();
+        killAll();
     }
 
     @Override
@@ -203,6 +210,7 @@ final class DirectoryDump implements ArchiveDump {
             int exit = process.waitFor();
             // every finished line handed on, so that every file it names is queued before the rest
             if (!stderr.awaitEnd(60_000)) {
+                failIfUploadFailed();
                 throw new CheckpointException("dump.failed", "pg_dump's output was still being read a minute after it "
                         + "ended; nothing was sealed: seal again");
             }
@@ -297,7 +305,7 @@ final class DirectoryDump implements ArchiveDump {
     @Override
     public void cancel() {
         cancelled = true;
-        process.destroyForcibly();
+        killAll();
         uploaders.shutdownNow();
         try {
             uploaders.awaitTermination(2, TimeUnit.MINUTES);

@@ -366,13 +366,22 @@ public final class S3Store implements Store {
                 long length = Math.min(PART_SIZE, size - offset);
                 int partNumber = parts.size() + 1;
                 // each attempt (the SDK retries) reads the part afresh from the file
-                software.amazon.awssdk.http.ContentStreamProvider part = () -> {
-                    try {
-                        InputStream in = java.nio.file.Files.newInputStream(file);
-                        in.skipNBytes(start);
-                        return new java.io.BufferedInputStream(new BoundedInputStream(in, length), 1 << 16);
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                software.amazon.awssdk.http.ContentStreamProvider part = new software.amazon.awssdk.http.ContentStreamProvider() {
+                    private InputStream last;
+
+                    @Override
+                    public InputStream newStream() {
+                        try {
+                            if (last != null) {
+                                last.close(); // the SDK closes only the stream of the attempt that succeeds
+                            }
+                            InputStream in = java.nio.file.Files.newInputStream(file);
+                            in.skipNBytes(start);
+                            last = new java.io.BufferedInputStream(new BoundedInputStream(in, length), 1 << 16);
+                            return last;
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
                     }
                 };
                 try {

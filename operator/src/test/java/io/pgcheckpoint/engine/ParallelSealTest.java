@@ -174,6 +174,20 @@ class ParallelSealTest {
             DrillReport recorded = Json.read(store.read("damaged/" + Manifest.DRILL).orElseThrow(), DrillReport.class);
             assertFalse(recorded.proven());
 
+            // a manifest that names a file outside the archive's directory is refused before anything is written
+            Manifest escaping = new Manifest(m.formatVersion(), m.tag(), m.commit(), m.reason(), m.database(), m.createdAt(),
+                    m.snapshotTime(), m.serverVersion(), m.serverMajor(), m.pgDumpVersion(),
+                    new Manifest.Archive(m.archive().file(), 1, Manifest.listingSha256(List.of(new Manifest.ArchiveFile(
+                            "../escaped", 1, "00"))), "directory", m.archive().compression(),
+                            List.of(new Manifest.ArchiveFile("../escaped", 1, "00"))),
+                    m.ledger(), m.timings(), m.excluded());
+            Path local = Files.createTempDirectory(dir, "local");
+            CheckpointException outside = assertThrows(CheckpointException.class,
+                    () -> Archives.download(store, escaping, local, Progress.SILENT));
+            assertEquals("archive.checksum", outside.code(), outside.getMessage());
+            assertTrue(outside.getMessage().contains("'../escaped'"), outside.getMessage());
+            assertFalse(Files.exists(local.resolve("escaped")));
+
             Files.delete(file);
             CheckpointException restore = assertThrows(CheckpointException.class, () -> new Restorer(Fixtures.TOOLS,
                     Progress.SILENT).restore(new Restorer.Request(store, "damaged", List.of("public.big"), app,
