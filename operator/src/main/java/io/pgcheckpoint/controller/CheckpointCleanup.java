@@ -51,12 +51,15 @@ final class CheckpointCleanup {
             return;
         }
         boolean delete = DeletionPolicy.effective(checkpoint, db) == DeletionPolicy.Delete;
+        // the status patch that ends this reconcile carries the resource version: it is the one the finalizer patch made
         if (delete && !checkpoint.hasFinalizer(FINALIZER)) {
-            PrimaryUpdateAndCacheUtils.addFinalizer(context.getClient(), checkpoint, FINALIZER);
+            Checkpoint stored = PrimaryUpdateAndCacheUtils.addFinalizer(context.getClient(), checkpoint, FINALIZER);
             checkpoint.addFinalizer(FINALIZER);
+            checkpoint.getMetadata().setResourceVersion(stored.getMetadata().getResourceVersion());
         } else if (!delete && checkpoint.hasFinalizer(FINALIZER)) {
-            PrimaryUpdateAndCacheUtils.removeFinalizer(context.getClient(), checkpoint, FINALIZER);
+            Checkpoint stored = PrimaryUpdateAndCacheUtils.removeFinalizer(context.getClient(), checkpoint, FINALIZER);
             checkpoint.removeFinalizer(FINALIZER);
+            checkpoint.getMetadata().setResourceVersion(stored.getMetadata().getResourceVersion());
         }
     }
 

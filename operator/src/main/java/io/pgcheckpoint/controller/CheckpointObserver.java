@@ -23,15 +23,15 @@ final class CheckpointObserver {
     }
 
     /** @return when to look again, or null to wait for an event */
-    Duration observe(Checkpoint checkpoint, Context<Checkpoint> context) {
+    Duration observe(Checkpoint checkpoint, Context<Checkpoint> context, StatusPatch<CheckpointStatus, Checkpoint> patch) {
         return switch (checkpoint.getStatus().phase) {
-            case Dumping -> observeDump(checkpoint, context);
-            case Drilling -> observeDrill(checkpoint, context);
+            case Dumping -> observeDump(checkpoint, context, patch);
+            case Drilling -> observeDrill(checkpoint, context, patch);
             default -> null;
         };
     }
 
-    private Duration observeDump(Checkpoint checkpoint, Context<Checkpoint> context) {
+    private Duration observeDump(Checkpoint checkpoint, Context<Checkpoint> context, StatusPatch<CheckpointStatus, Checkpoint> patch) {
         CheckpointStatus status = checkpoint.getStatus();
         JobOutcome<SealResult> outcome = JobObserver.observe(context, checkpoint, status.dumpJob, SealResult.class, databases(context));
         switch (outcome.state()) {
@@ -57,7 +57,7 @@ final class CheckpointObserver {
                     status.retainUntil = r.retainUntil().toString();
                     status.lockMode = r.lockMode();
                 }
-                metrics.sealed(outcome, r.bytes());
+                patch.afterCommit(() -> metrics.sealed(outcome, r.bytes()));
                 return Duration.ofMillis(50); // on to the drill
             }
             case RUNNING -> resumed(status, Reasons.DUMPING, "the dump Job " + status.dumpJob + " is running");
@@ -65,7 +65,7 @@ final class CheckpointObserver {
         return null;
     }
 
-    private Duration observeDrill(Checkpoint checkpoint, Context<Checkpoint> context) {
+    private Duration observeDrill(Checkpoint checkpoint, Context<Checkpoint> context, StatusPatch<CheckpointStatus, Checkpoint> patch) {
         CheckpointStatus status = checkpoint.getStatus();
         JobOutcome<DrillResult> outcome = JobObserver.observe(context, checkpoint, status.drillJob, DrillResult.class, databases(context));
         DrillResult r = outcome.result();
@@ -94,7 +94,7 @@ final class CheckpointObserver {
                     return null;
                 }
                 status.proven(drill(r, image));
-                metrics.proven(outcome);
+                patch.afterCommit(() -> metrics.proven(outcome));
             }
             case RUNNING -> resumed(status, Reasons.DRILLING, "the drill Job " + status.drillJob + " is running");
         }

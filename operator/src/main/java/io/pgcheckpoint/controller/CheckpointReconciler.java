@@ -59,7 +59,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
             }
             var patch = StatusPatch.begin(checkpoint, CheckpointStatus::new, Checkpoint::new);
             CheckpointCleanup.Result result = cleanup.onDeletion(checkpoint, context, jobs);
-            return result.released() ? UpdateControl.noUpdate() : patch.end(result.again());
+            return result.released() ? UpdateControl.noUpdate() : patch.end(context, result.again());
         }
         cleanup.keepFinalizer(checkpoint, context);
         var patch = StatusPatch.begin(checkpoint, CheckpointStatus::new, Checkpoint::new);
@@ -71,14 +71,15 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
                 checkpoint.getMetadata().getName(), status.phase);
         status.observe(checkpoint);
         Phase observed = status.phase;
-        Duration again = observer.observe(checkpoint, context);
+        Duration again = observer.observe(checkpoint, context, patch);
         if (status.phase == Phase.Failed) {
             jobs.stopUnfinished(checkpoint, context);
         } else if (status.phase == observed) {
             again = sooner(again, jobs.reconcile(checkpoint, context));
         }
-        announce(checkpoint, patch.before(CheckpointStatus.class), context);
-        return patch.end(again);
+        CheckpointStatus before = patch.before(CheckpointStatus.class);
+        patch.afterCommit(() -> announce(checkpoint, before, context));
+        return patch.end(context, again);
     }
 
     @Override

@@ -41,11 +41,13 @@ public class DatabaseReconciler implements Reconciler<Database> {
         DatabaseStatus before = patch.before(DatabaseStatus.class);
         db.getStatus().accepted(db, JobFactory.storeUri(db));
         if (before == null || !Conditions.isTrue(before.conditions, DatabaseStatus.READY)) {
-            LOG.info("database {}/{}: {}", db.getMetadata().getNamespace(), db.getMetadata().getName(), db.getStatus().message);
-            new EventRecorder(context.getClient()).record(db, EventRecorder.Type.Normal, EventRecorder.Reason.Accepted,
-                    db.getStatus().message);
+            String message = db.getStatus().message;
+            patch.afterCommit(() -> {
+                LOG.info("database {}/{}: {}", db.getMetadata().getNamespace(), db.getMetadata().getName(), message);
+                new EventRecorder(context.getClient()).record(db, EventRecorder.Type.Normal, EventRecorder.Reason.Accepted, message);
+            });
         }
-        return patch.end(retention.reconcile(db, context));
+        return patch.end(context, retention.reconcile(db, context, patch));
     }
 
     /** Its prune Jobs and their pods, and its Checkpoints (one turning Proven may call for a prune). */

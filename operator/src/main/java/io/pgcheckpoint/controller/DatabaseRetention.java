@@ -46,7 +46,7 @@ final class DatabaseRetention {
     }
 
     /** @return when to look again, or null to wait for an event */
-    Duration reconcile(Database db, Context<Database> context) {
+    Duration reconcile(Database db, Context<Database> context, StatusPatch<DatabaseStatus, Database> patch) {
         if (db.getSpec().retention == null) {
             return null;
         }
@@ -59,7 +59,7 @@ final class DatabaseRetention {
                 .filter(c -> c.getSpec() != null && db.getMetadata().getName().equals(c.getSpec().database)).toList();
         Instant now = Instant.now();
         if (r.pruneJob != null) {
-            return observe(db, context, checkpoints, now);
+            return observe(db, context, patch, checkpoints, now);
         }
         Instant last = instant(r.lastPruneTime);
         Instant newestProven = checkpoints.stream().map(Checkpoint::getStatus)
@@ -75,11 +75,11 @@ final class DatabaseRetention {
         if (now.isBefore(earliest)) {
             return Duration.between(now, earliest);
         }
-        start(db, context, checkpoints);
+        start(db, context, patch, checkpoints);
         return null;
     }
 
-    private void start(Database db, Context<Database> context, List<Checkpoint> checkpoints) {
+    private void start(Database db, Context<Database> context, StatusPatch<DatabaseStatus, Database> patch, List<Checkpoint> checkpoints) {
         DatabaseStatus.Retention r = db.getStatus().retention;
         List<String> protect = checkpoints.stream().filter(c -> c.getStatus() == null || !c.getStatus().isDone())
                 .map(Checkpoint::tag).distinct().sorted().toList();
@@ -89,7 +89,7 @@ final class DatabaseRetention {
             context.getClient().resource(job).create();
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) {
-                finished(db, context, EventRecorder.Type.Warning, EventRecorder.Reason.PruneFailed,
+                finished(db, context, patch, EventRecorder.Type.Warning, EventRecorder.Reason.PruneFailed,
                         "cannot create the prune Job " + job.getMetadata().getName() + ": " + CheckpointJobs.apiMessage(e)
                                 + "; retrying in an hour", List.of(), null);
                 return;
@@ -101,7 +101,8 @@ final class DatabaseRetention {
                 r.pruneJob, protect);
     }
 
-    private Duration observe(Database db, Context<Database> context, List<Checkpoint> checkpoints, Instant now) {
+    private Duration observe(Database db, Context<Database> context, StatusPatch<DatabaseStatus, Database> patch,
+                             List<Checkpoint> checkpoints, Instant now) {
         DatabaseStatus.Retention r = db.getStatus().retention;
         String name = r.pruneJob;
         JobOutcome<PruneResult> outcome = JobObserver.observe(context, db, name, PruneResult.class, List.of(db));
@@ -110,12 +111,12 @@ final class DatabaseRetention {
             case RUNNING, WAITING -> {
                 return null;
             }
-            case MISSING -> finished(db, context, EventRecorder.Type.Warning, EventRecorder.Reason.PruneFailed,
+            case MISSING -> finished(db, context, patch, EventRecorder.Type.Warning, EventRecorder.Reason.PruneFailed,
                     "the prune Job " + name + " disappeared before it finished; nothing is known to be removed", List.of(), null);
             case BLOCKED -> {
                 context.getClient().batch().v1().jobs().inNamespace(db.getMetadata().getNamespace()).withName(name)
                         .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
-                finished(db, context, EventRecorder.Type.Warning, EventRecorder.Reason.PruneFailed,
+                finished(db, context, patch, EventRecorder.Type.Warning, EventRecorder.Reason.PruneFailed,
                         "the prune Job " + name + " cannot run: " + outcome.message(), List.of(), null);
             }
             case SUCCEEDED, FAILED -> {
@@ -123,12 +124,12 @@ final class DatabaseRetention {
                     return Duration.ofSeconds(1);
                 }
                 if (p == null || p.removed() == null) {
-                    finished(db, context, EventRecorder.Type.Warning, EventRecorder.Reason.PruneFailed,
+                    finished(db, context, patch, EventRecorder.Type.Warning, EventRecorder.Reason.PruneFailed,
                             "the prune Job " + name + " failed: " + outcome.errorMessage(), List.of(), null);
                 } else {
                     List<String> removed = p.removed().stream().map(PruneResult.Removed::tag).toList();
                     int deleted = deleteResources(db, context, checkpoints, Set.copyOf(removed), name);
-                    metrics.pruned(db.getMetadata().getNamespace(), db.getMetadata().getName(), removed.size());
+                    patch.afterCommit(() -> metrics.pruned(db.getMetadata().getNamespace(), db.getMetadata().getName(), removed.size()));
                     List<PruneResult.Kept> kept = p.kept() == null ? List.of() : p.kept();
                     Instant lockedUntil = kept.stream().filter(k -> LOCKED.equals(k.reason()) && k.retainUntil() != null)
                             .map(PruneResult.Kept::retainUntil).min(Comparator.naturalOrder()).orElse(null);
@@ -143,7 +144,7 @@ final class DatabaseRetention {
                             + (failed.isEmpty() ? "" : "; could not remove " + failed.stream().map(f -> f.tag() + " (" + f.code() + ": "
                                     + f.message() + ")").collect(Collectors.joining(", ")));
                     boolean ok = p.ok() && failed.isEmpty() && outcome.state() == JobOutcome.State.SUCCEEDED;
-                    finished(db, context, ok ? EventRecorder.Type.Normal : EventRecorder.Type.Warning,
+                    finished(db, context, patch, ok ? EventRecorder.Type.Normal : EventRecorder.Type.Warning,
                             ok ? EventRecorder.Reason.Pruned : EventRecorder.Reason.PruneFailed, message, removed, lockedUntil);
                 }
             }
@@ -156,7 +157,8 @@ final class DatabaseRetention {
         return next;
     }
 
-    private static void finished(Database db, Context<Database> context, EventRecorder.Type type, EventRecorder.Reason reason,
+    private static void finished(Database db, Context<Database> context, StatusPatch<DatabaseStatus, Database> patch,
+                                 EventRecorder.Type type, EventRecorder.Reason reason,
                                  String message, List<String> removed, Instant lockedUntil) {
         DatabaseStatus.Retention r = db.getStatus().retention;
         r.pruneJob = null;
@@ -164,8 +166,10 @@ final class DatabaseRetention {
         r.lastPrune = message;
         r.removed = removed;
         r.lockedUntil = lockedUntil == null ? null : lockedUntil.truncatedTo(ChronoUnit.SECONDS).plusSeconds(1).toString();
-        new EventRecorder(context.getClient()).record(db, type, reason, message);
-        LOG.info("database {}/{}: {}", db.getMetadata().getNamespace(), db.getMetadata().getName(), message);
+        patch.afterCommit(() -> {
+            new EventRecorder(context.getClient()).record(db, type, reason, message);
+            LOG.info("database {}/{}: {}", db.getMetadata().getNamespace(), db.getMetadata().getName(), message);
+        });
     }
 
     /**

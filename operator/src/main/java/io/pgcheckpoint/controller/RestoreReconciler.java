@@ -69,8 +69,9 @@ public class RestoreReconciler implements Reconciler<Restore> {
         if (status.phase == Phase.Failed && status.job != null) {
             job.stopUnfinished(restore, context); // a restore that can never run must not run later
         }
-        announce(restore, patch.before(RestoreStatus.class), context);
-        return patch.end(again);
+        RestoreStatus before = patch.before(RestoreStatus.class);
+        patch.afterCommit(() -> announce(restore, before, context));
+        return patch.end(context, again);
     }
 
     @Override

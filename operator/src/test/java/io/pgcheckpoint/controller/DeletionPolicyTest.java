@@ -306,13 +306,14 @@ class DeletionPolicyTest extends MiddleTier {
         assertEquals(List.of("old-1"), db.getStatus().retention.removed);
         assertEquals("2099-01-01T00:00:01Z", db.getStatus().retention.lockedUntil);
         assertNotNull(db.getStatus().retention.lastPruneTime);
-        List<String> pruned = eventMessages("prod", "Pruned");
+        List<String> pruned = eventually(() -> eventMessages("prod", "Pruned"), m -> !m.isEmpty());
         assertEquals(1, pruned.size(), pruned.toString());
         assertTrue(pruned.get(0).contains("removed 1 checkpoint(s) (old-1") && pruned.get(0).contains("1 locked")
                 && pruned.get(0).contains("2099-01-01T00:00:00Z"), pruned.get(0));
         assertTrue(eventMessages("old-1", "ObjectsDeleted").stream().anyMatch(m -> m.contains("prune Job " + name)));
         String labels = "{database=\"prod\",namespace=\"" + ns + "\"} ";
-        assertEquals(1.0, ReconcilerTest.sample(registry.scrape(), "pgcheckpoint_checkpoints_pruned_total" + labels), registry.scrape());
+        String scrape = eventually(registry::scrape, s -> !Double.isNaN(ReconcilerTest.sample(s, "pgcheckpoint_checkpoints_pruned_total" + labels)));
+        assertEquals(1.0, ReconcilerTest.sample(scrape, "pgcheckpoint_checkpoints_pruned_total" + labels), scrape);
 
         // within the hour, another Proven checkpoint does not start another prune
         finish(dumpJobOf("running-2"), true, JobSimulator.sealedResult("running-2"));

@@ -151,6 +151,25 @@ abstract class MiddleTier {
         return await(checkpoint, c -> c.getStatus().drillJob != null).getStatus().drillJob;
     }
 
+    /**
+     * The value once it satisfies the condition, within 10 s: Events and metrics of a transition
+     * are recorded once its status is stored, so they may follow the status by a moment.
+     */
+    static <T> T eventually(java.util.function.Supplier<T> value, Predicate<T> condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        T last = value.get();
+        while (!condition.test(last) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            last = value.get();
+        }
+        return last;
+    }
+
     Job job(String name) {
         return client.batch().v1().jobs().inNamespace(ns).withName(name).get();
     }

@@ -91,9 +91,11 @@ class ReconcilerTest extends MiddleTier {
         assertTrue(Conditions.isTrue(c.getStatus().conditions, "Ready"));
         assertEquals(c.getMetadata().getGeneration(), Conditions.find(c.getStatus().conditions, "Proven").getObservedGeneration());
         assertEquals(12, c.getStatus().drill.tablesChecked);
-        Set<String> reasons = Set.copyOf(client.v1().events().inNamespace(ns).list().getItems().stream()
-                .filter(e -> e.getInvolvedObject().getName().equals("pre-deploy-1")).map(e -> e.getReason()).toList());
-        assertTrue(reasons.containsAll(Set.of("Dumping", "Sealed", "Drilling", "Proven")), reasons.toString());
+        Set<String> expected = Set.of("Dumping", "Sealed", "Drilling", "Proven");
+        Set<String> reasons = eventually(() -> Set.copyOf(client.v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> e.getInvolvedObject().getName().equals("pre-deploy-1")).map(e -> e.getReason()).toList()),
+                r -> r.containsAll(expected));
+        assertTrue(reasons.containsAll(expected), reasons.toString());
         String metrics = registry.scrape();
         assertTrue(metrics.contains("pgcheckpoint_checkpoints{phase=\"Proven\"} 1.0"), metrics);
         assertTrue(metrics.contains("pgcheckpoint_archive_bytes_count"), metrics);
