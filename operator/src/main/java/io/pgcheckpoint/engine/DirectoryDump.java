@@ -28,6 +28,9 @@ import java.util.stream.Stream;
  * one table's data to a file of their own; as soon as pg_dump reports an item finished (its
  * worker has closed the file) the file is uploaded, its sha256 taken on the way, and removed from
  * the local disk. What pg_dump writes last (toc.dat, large objects) follows once it has ended.
+ * That line is trusted only if no name in the database could have printed it (a name with a line
+ * break turns early uploads off) and, where /proc shows it, no pg_dump process still has the
+ * file open; a file not uploaded early goes up with the last ones.
  * Every upload stays staged, invisible in the store, until {@link #commit()}: a dump that fails
  * leaves nothing behind, as the single-stream one does.
  */
@@ -55,14 +58,17 @@ final class DirectoryDump implements ArchiveDump {
     private final Thread shutdownHook;
     private final long started = System.nanoTime();
     private volatile long lastReport = System.nanoTime();
+    private final boolean uploadEarly;
     private volatile boolean cancelled;
 
     /**
      * @param command pg_dump's arguments but the output directory, which comes last
-     * @param work    a fresh local directory this dump owns and removes
+     * @param work        a fresh local directory this dump owns and removes
+     * @param uploadEarly whether pg_dump's "finished item" lines can be trusted to start uploads
+     *                    (see {@link #namesWithLineBreaks})
      */
     static DirectoryDump start(List<String> command, Map<String, String> env, Store store, String tag, int jobs, Path work,
-                               Progress progress) {
+                               boolean uploadEarly, Progress progress) {
         List<String> full = new ArrayList<>(command);
         Path dir = work.resolve(Manifest.ARCHIVE_DIRECTORY);
         full.addAll(List.of("--format=directory", "--jobs=" + jobs, "--verbose", "--file=" + dir));
@@ -72,15 +78,17 @@ final class DirectoryDump implements ArchiveDump {
         try {
             Process process = pb.start();
             process.getOutputStream().close();
-            return new DirectoryDump(process, store, tag, work, dir, Math.min(jobs, MAX_UPLOADERS), progress);
+            return new DirectoryDump(process, store, tag, work, dir, Math.min(jobs, MAX_UPLOADERS), uploadEarly, progress);
         } catch (IOException e) {
             Driller.deleteTree(work);
             throw new CheckpointException("tools.missing", "cannot start pg_dump: " + e.getMessage(), e);
         }
     }
 
-    private DirectoryDump(Process process, Store store, String tag, Path work, Path dir, int uploaders, Progress progress) {
+    private DirectoryDump(Process process, Store store, String tag, Path work, Path dir, int uploaders, boolean uploadEarly,
+                          Progress progress) {
         this.process = process;
+        this.uploadEarly = uploadEarly;
         this.store = store;
         this.tag = tag;
         this.work = work;
@@ -106,15 +114,63 @@ final class DirectoryDump implements ArchiveDump {
     private static final List<String> DATA_SUFFIXES = List.of(".dat", ".dat.gz", ".dat.zst", ".dat.lz4");
 
     private void onLine(String line) {
-        Matcher m = FINISHED.matcher(line);
-        if (m.find()) {
+        Matcher m = uploadEarly ? FINISHED.matcher(line) : null;
+        if (m != null && m.find()) {
             // looked up by name, not by listing: thousands of tables make thousands of lines
             for (String suffix : DATA_SUFFIXES) {
                 String name = m.group(1) + suffix;
-                if (Files.exists(dir.resolve(name))) {
+                Path file = dir.resolve(name);
+                if (Files.exists(file) && !openByPgDump(file)) {
                     upload(name);
                 }
             }
+        }
+    }
+
+    /**
+     * Whether a pg_dump process has the file open, as far as /proc tells (on Linux; elsewhere
+     * false, and only the name check guards the "finished item" lines). A worker closes its file
+     * before the leader prints that line, so an open file means the line was not pg_dump's.
+     */
+    private boolean openByPgDump(Path file) {
+        Path proc = Path.of("/proc");
+        if (!Files.isDirectory(proc.resolve("self/fd"))) {
+            return false;
+        }
+        return Stream.concat(Stream.of(process.toHandle()), process.descendants()).anyMatch(p -> {
+            try (Stream<Path> fds = Files.list(proc.resolve(p.pid() + "/fd"))) {
+                return fds.anyMatch(fd -> {
+                    try {
+                        return Files.readSymbolicLink(fd).equals(file);
+                    } catch (IOException e) {
+                        return false; // closed meanwhile
+                    }
+                });
+            } catch (IOException e) {
+                return false; // the process ended
+            }
+        });
+    }
+
+    /**
+     * Whether any name pg_dump may print (schemas, relations, columns, types, functions,
+     * constraints, roles and the other named objects) contains a line break: such a name can
+     * print a line that looks like pg_dump's own "finished item N" for a file still being written.
+     */
+    static boolean namesWithLineBreaks(java.sql.Connection c) throws java.sql.SQLException {
+        String breaks = "~ ('[' || chr(10) || chr(13) || ']')";
+        List<String> names = List.of("pg_namespace.nspname", "pg_class.relname", "pg_attribute.attname", "pg_type.typname",
+                "pg_proc.proname", "pg_constraint.conname", "pg_trigger.tgname", "pg_policy.polname", "pg_rewrite.rulename",
+                "pg_roles.rolname", "pg_extension.extname", "pg_collation.collname", "pg_operator.oprname",
+                "pg_statistic_ext.stxname", "pg_publication.pubname", "pg_event_trigger.evtname", "pg_language.lanname",
+                "pg_foreign_server.srvname", "pg_foreign_data_wrapper.fdwname", "pg_ts_config.cfgname", "pg_ts_dict.dictname");
+        String sql = "SELECT " + String.join(" OR ", names.stream().map(n -> {
+            String table = n.substring(0, n.indexOf('.'));
+            return "EXISTS (SELECT FROM pg_catalog." + table + " WHERE " + n + "::text " + breaks + ")";
+        }).toList());
+        try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 

@@ -242,7 +242,12 @@ public final class Sealer {
                     + " parallel pg_dump workers" : ""));
 
             dumpApplication = "pgcheckpoint-dump-" + snapshot.replaceAll("[^0-9A-Za-z]", "").toLowerCase();
-            dump = startDump(request, dumping, snapshot, dumpApplication);
+            boolean uploadEarly = request.jobs() > 1 && !DirectoryDump.namesWithLineBreaks(c);
+            if (request.jobs() > 1 && !uploadEarly) {
+                progress.step("a name in the database contains a line break, which pg_dump's progress lines cannot carry "
+                        + "unambiguously: the archive's files are uploaded once pg_dump has ended");
+            }
+            dump = startDump(request, dumping, snapshot, dumpApplication, uploadEarly);
             run.watching(dump);
             List<Ledger.Entry> entries;
             long largeObjects;
@@ -559,7 +564,7 @@ public final class Sealer {
         }
     }
 
-    private ArchiveDump startDump(Request request, Dumping dumping, String snapshot, String application) {
+    private ArchiveDump startDump(Request request, Dumping dumping, String snapshot, String application, boolean uploadEarly) {
         List<String> command = new ArrayList<>(List.of(dumping.tools().path("pg_dump"),
                 dumping.compressArgument(), "--snapshot=" + snapshot, "--no-password",
                 "--lock-wait-timeout=" + Math.max(1, request.limits().lockWait().toMillis())));
@@ -567,7 +572,8 @@ public final class Sealer {
         if (request.jobs() > 1) {
             java.util.Map<String, String> env = new java.util.HashMap<>(request.db().libpqEnv());
             env.put("PGAPPNAME", application);
-            return DirectoryDump.start(command, env, request.store(), request.tag(), request.jobs(), localDirectory(), progress);
+            return DirectoryDump.start(command, env, request.store(), request.tag(), request.jobs(), localDirectory(), uploadEarly,
+                    progress);
         }
         command.add(1, "--format=custom");
         // The upload first: a store that refuses it must not leave a pg_dump running.

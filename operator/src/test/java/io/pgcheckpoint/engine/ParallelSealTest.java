@@ -377,6 +377,58 @@ class ParallelSealTest {
         }
     }
 
+    /**
+     * pg_dump prints table names in its verbose output, where the seal reads which files are
+     * finished. A name with a line break can print a line that looks like pg_dump's "finished
+     * item N" for a file a worker is still writing; here one names the big table's data file,
+     * and its table is dumped while the big one still is.
+     */
+    @Test
+    void aTableNameThatPrintsAFinishedLineDoesNotMakeTheSealUploadAFileStillBeingWritten(@TempDir Path dir) throws Exception {
+        Fixtures.sql(app, "CREATE TABLE decoy (id int); INSERT INTO decoy VALUES (1)");
+        String bigItem = dataItem("public", "big", dir.resolve("listing"));
+        String name = "decoy\npg_dump: finished item " + bigItem + " TABLE DATA";
+        try (var c = Db.connect(app)) {
+            Db.execute(c, "ALTER TABLE decoy RENAME TO " + Db.quoteIdent(name));
+        }
+        assertEquals(bigItem, dataItem("public", "big", dir.resolve("listing-renamed")), "renaming keeps the dump IDs");
+        try (Store store = Stores.open("file:" + dir.resolve("store"), null)) {
+            List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Manifest m = new Sealer(Fixtures.TOOLS, said::add).seal(parallel(store, "line-break", 2));
+            assertTrue(said.stream().anyMatch(s -> s.contains("contains a line break")), () -> "said: " + said);
+            assertEquals(1_000_001L, Fixtures.ledger(m).get("public.big"));
+            DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "line-break", null, 2);
+            assertTrue(report.proven(), report::toString);
+        } finally {
+            try (var c = Db.connect(app)) {
+                Db.execute(c, "DROP TABLE " + Db.quoteIdent(name));
+            }
+        }
+    }
+
+    /** The dump ID of a table's TABLE DATA item (its data file's name), from pg_dump's own listing. */
+    private static String dataItem(String schema, String table, Path listing) throws Exception {
+        Path out = Files.createDirectories(listing).resolve("dump");
+        run(List.of(Fixtures.TOOLS.path("pg_dump"), "--format=directory", "--file=" + out));
+        ProcessBuilder pb = new ProcessBuilder(Fixtures.TOOLS.path("pg_restore"), "--list", out.toString());
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), text);
+        String wanted = " TABLE DATA " + schema + " " + table + " ";
+        return text.lines().filter(l -> l.contains(wanted)).map(l -> l.substring(0, l.indexOf(';'))).findFirst()
+                .orElseThrow(() -> new AssertionError("no TABLE DATA item for " + schema + "." + table + " in " + text));
+    }
+
+    private static void run(List<String> command) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().putAll(app.libpqEnv());
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), text);
+    }
+
     @Test
     void jobsOutOfRangeAreRefusedBeforeAnythingRuns(@TempDir Path dir) {
         try (Store store = Stores.open("file:" + dir, null)) {
