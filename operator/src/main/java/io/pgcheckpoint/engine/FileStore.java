@@ -262,10 +262,27 @@ public final class FileStore implements Store {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
-        try (Stream<Path> files = Files.walk(dir)) {
-            // a .partial file is a write in progress, not an object
-            return files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(".partial"))
-                    .map(f -> root.relativize(f).toString()).sorted().toList();
+        List<String> keys = new java.util.ArrayList<>();
+        try {
+            Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attributes) {
+                    // a .partial file is a write in progress, not an object
+                    if (attributes.isRegularFile() && !file.getFileName().toString().endsWith(".partial")) {
+                        keys.add(root.relativize(file).toString());
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                    if (e instanceof java.nio.file.NoSuchFileException) {
+                        return java.nio.file.FileVisitResult.CONTINUE; // removed or linked into place while listed
+                    }
+                    throw e;
+                }
+            });
+            return keys.stream().sorted().toList();
         } catch (IOException e) {
             throw new CheckpointException("store.read", "cannot list " + dir + ": " + e.getMessage(), e);
         }

@@ -330,6 +330,18 @@ public final class Sealer {
                 break;
             }
         }
+        List<String> directory = store.keys(Manifest.key(tag, Manifest.ARCHIVE_DIRECTORY + "/"));
+        if (written.isEmpty() && !directory.isEmpty()) {
+            // files of a directory archive whose toc.dat is gone: what a seal whose commit failed, or
+            // which lost its files to another seal of the tag, can leave; judged by the newest of them
+            for (String key : directory) {
+                Optional<Instant> modified = store.modified(key);
+                if (modified.isPresent() && (written.isEmpty() || modified.get().isAfter(written.get()))) {
+                    written = modified;
+                    found = key;
+                }
+            }
+        }
         if (written.isEmpty()) {
             return;
         }
@@ -342,14 +354,14 @@ public final class Sealer {
                     + Math.max(0, age.toSeconds()) + " s ago: another seal of '" + tag + "' may be finishing. Seal again in "
                     + ORPHAN_AGE.toSeconds() + " s (an archive without a manifest is then replaced), or choose another tag");
         }
-        progress.step("removing " + store.uri(orphan) + (orphan.endsWith(Manifest.TOC) ? " and the files beside it" : "")
+        progress.step("removing " + store.uri(orphan) + (directory.isEmpty() ? "" : " and the files beside it")
                 + ": left without a manifest by a seal that did not finish");
         List<String> leftovers = new ArrayList<>(List.of(Manifest.key(tag, Manifest.ARCHIVE), Manifest.key(tag, Manifest.SIGNATURE)));
-        if (orphan.endsWith(Manifest.TOC)) {
-            // toc.dat last: should a delete fail, what is left is still recognised as an orphan
-            store.keys(Manifest.key(tag, Manifest.ARCHIVE_DIRECTORY + "/")).stream().filter(k -> !k.equals(orphan))
-                    .forEach(leftovers::add);
-            leftovers.add(orphan);
+        // toc.dat last: should a delete fail, what is left is still recognised as an orphan
+        String toc = Manifest.key(tag, Manifest.ARCHIVE_DIRECTORY + "/" + Manifest.TOC);
+        directory.stream().filter(k -> !k.equals(toc)).forEach(leftovers::add);
+        if (directory.contains(toc)) {
+            leftovers.add(toc);
         }
         for (String key : leftovers) {
             try {
@@ -363,6 +375,25 @@ public final class Sealer {
                         + "that did not finish, and these credentials may not remove it (" + e.getMessage() + "): remove "
                         + "the tag with the cleanup identity ('pgcheckpoint delete --tag " + tag + "'), or seal under another tag", e);
             }
+        }
+    }
+
+    /**
+     * Every object the manifest lists is in the store, just before the manifest is written. A
+     * second seal of the same tag that took this one's committed files for an orphan (its commit
+     * phase outlasted {@link #ORPHAN_AGE}) must not leave a manifest that lists files now gone.
+     */
+    private static void requireArchiveInStore(Store store, String tag, Manifest manifest) {
+        List<String> wanted = Archives.keys(manifest);
+        Set<String> present = manifest.archive().files() == null
+                ? (store.exists(wanted.get(0)) ? Set.of(wanted.get(0)) : Set.of())
+                : Set.copyOf(store.keys(Manifest.key(tag, Manifest.ARCHIVE_DIRECTORY + "/")));
+        List<String> gone = wanted.stream().filter(k -> !present.contains(k)).toList();
+        if (!gone.isEmpty()) {
+            throw new CheckpointException("store.incomplete", gone.size() + " of the " + wanted.size() + " archive objects of '"
+                    + tag + "' (" + store.uri(gone.get(0)) + (gone.size() > 1 ? ", …" : "") + ") were removed from the store "
+                    + "before the manifest could be written (another seal of the same tag may have taken them for an orphan), "
+                    + "so '" + tag + "' was not sealed and no manifest lists them: seal again under a new tag");
         }
     }
 
@@ -537,6 +568,7 @@ public final class Sealer {
 
     private static void writeManifest(Store store, String tag, Manifest manifest, java.security.PrivateKey signingKey) {
         byte[] bytes = Json.bytes(manifest);
+        requireArchiveInStore(store, tag, manifest);
         try {
             if (signingKey != null) {
                 // the signature first: the manifest stays the last object, what makes a checkpoint complete

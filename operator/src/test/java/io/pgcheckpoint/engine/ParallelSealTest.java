@@ -10,6 +10,9 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
@@ -374,6 +377,68 @@ class ParallelSealTest {
             expected.add("half/" + Manifest.MANIFEST);
             assertEquals(expected, new java.util.TreeSet<>(files.keys("half/")), "no file of the orphan is left");
             assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(files, "half", null, 2).proven());
+        }
+    }
+
+    /**
+     * A seal whose commit phase outlasts the orphan age can have its committed files taken by a
+     * second seal of the same tag. It must then write no manifest (one listing files that are
+     * gone would burn the tag with a checkpoint that can never be proven), and what it leaves,
+     * files without toc.dat, must still be recognised and replaced by a later seal.
+     */
+    @Test
+    void aSealThatLosesCommittedFilesWritesNoManifestAndItsLeftoversAreReplacedLater(@TempDir Path dir) throws Exception {
+        try (Store files = Stores.open("file:" + dir, null)) {
+            AtomicInteger commits = new AtomicInteger();
+            ForwardingStore takenMidCommit = new ForwardingStore(files) {
+                @Override
+                public Upload stage(String key, Path file) {
+                    Upload upload = super.stage(key, file);
+                    return new Upload() {
+                        @Override
+                        public java.io.OutputStream stream() {
+                            return upload.stream();
+                        }
+
+                        @Override
+                        public void commit() {
+                            upload.commit();
+                            if (commits.incrementAndGet() == 2) {
+                                // what the second seal's clean-up does: every committed file, toc.dat last
+                                List<String> keys = new ArrayList<>(files.keys("taken/archive/"));
+                                keys.sort(Comparator.comparing((String k) -> k.endsWith(Manifest.TOC)));
+                                keys.forEach(files::delete);
+                            }
+                        }
+
+                        @Override
+                        public void abort() {
+                            upload.abort();
+                        }
+                    };
+                }
+            };
+            CheckpointException lost = assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(takenMidCommit, "taken", 2)));
+            assertEquals("store.incomplete", lost.code(), lost.getMessage());
+            assertTrue(lost.getMessage().contains("were removed from the store before the manifest"), lost.getMessage());
+            assertFalse(files.exists("taken/" + Manifest.MANIFEST), "no manifest lists files that are gone");
+            List<String> left = files.keys("taken/archive/");
+            assertFalse(left.isEmpty(), "the files committed after the clean-up stay");
+            assertFalse(left.contains("taken/archive/" + Manifest.TOC));
+
+            // the leftovers, without toc.dat: young, they may be a seal finishing; old, they are replaced
+            CheckpointException young = assertThrows(CheckpointException.class,
+                    () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(files, "taken", 2)));
+            assertEquals("store.incomplete", young.code(), young.getMessage());
+            for (String key : left) {
+                Files.setLastModifiedTime(dir.resolve(key), java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(120)));
+            }
+            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(files, "taken", 2));
+            Set<String> expected = new java.util.TreeSet<>(Archives.keys(m));
+            expected.add("taken/" + Manifest.MANIFEST);
+            assertEquals(expected, new java.util.TreeSet<>(files.keys("taken/")), "no leftover remains");
+            assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(files, "taken", null, 2).proven());
         }
     }
 
