@@ -45,6 +45,21 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 public final class S3Store implements Store {
     /** 16 MiB parts allow archives up to 160 GB (S3 allows 10,000 parts). */
     static final int PART_SIZE = 16 * 1024 * 1024;
+    /** S3's limits: parts per upload, and the largest part. */
+    static final int MAX_PARTS = 10_000;
+    static final long MAX_PART_SIZE = 5L << 30;
+
+    /** 16 MiB parts, larger (whole MiB) for a file that would need more than 10,000 of them. */
+    static long partSizeFor(long size) {
+        long mib = 1 << 20;
+        long needed = (size + MAX_PARTS - 1) / MAX_PARTS;
+        long partSize = Math.max(PART_SIZE, (needed + mib - 1) / mib * mib);
+        if (partSize > MAX_PART_SIZE) {
+            throw new CheckpointException("store.write", "a file of " + Sizes.human(size) + " exceeds what S3 can take in "
+                    + MAX_PARTS + " parts of at most " + Sizes.human(MAX_PART_SIZE) + ": seal with more --jobs");
+        }
+        return partSize;
+    }
 
     private final S3Client s3;
     private final String bucket;
@@ -357,13 +372,11 @@ public final class S3Store implements Store {
         /** Uploads a whole file, part by part from disk, on this thread; {@link #commit()} then completes it. */
         void fromFile(java.nio.file.Path file) throws IOException {
             long size = java.nio.file.Files.size(file);
-            if ((size + PART_SIZE - 1) / PART_SIZE > 10_000) {
-                throw new IOException("file exceeds 10,000 parts of " + PART_SIZE + " bytes");
-            }
+            long partSize = partSizeFor(size);
             long offset = 0;
             do {
                 long start = offset;
-                long length = Math.min(PART_SIZE, size - offset);
+                long length = Math.min(partSize, size - offset);
                 int partNumber = parts.size() + 1;
                 // each attempt (the SDK retries) reads the part afresh from the file
                 software.amazon.awssdk.http.ContentStreamProvider part = new software.amazon.awssdk.http.ContentStreamProvider() {
@@ -406,8 +419,10 @@ public final class S3Store implements Store {
                 buffer = new byte[0]; // an empty object: its one part is empty
             }
             awaitInFlight();
-            if (parts.size() >= 10_000) {
-                throw new IOException("archive exceeds 10,000 parts of " + PART_SIZE + " bytes");
+            if (parts.size() >= MAX_PARTS) {
+                throw new IOException("the archive outgrew what one stream can upload (" + MAX_PARTS + " parts of "
+                        + Sizes.human(PART_SIZE) + ", " + Sizes.human((long) MAX_PARTS * PART_SIZE) + "): seal with --jobs N "
+                        + "(spec.dump.jobs), whose files are uploaded each in parts sized to it");
             }
             byte[] data = buffer;
             int length = filled;
