@@ -255,8 +255,10 @@ final class DirectoryDump implements ArchiveDump {
         process.destroyForcibly();
     }
 
+    /** The deadline or a lock cycle: pg_dump stops, and so do the uploads, which {@link #finish} no longer waits for. */
     @Override
     public void kill() {
+        cancelled = true;
         killAll();
     }
 
@@ -282,8 +284,16 @@ final class DirectoryDump implements ArchiveDump {
                 upload(name);
             }
             uploaders.shutdown();
-            while (!uploaders.awaitTermination(5, TimeUnit.SECONDS)) {
-                progress.step("uploading the last files of the archive (" + Sizes.human(uploadedBytes.get()) + " so far)");
+            long lastSaid = System.nanoTime();
+            while (!uploaders.awaitTermination(200, TimeUnit.MILLISECONDS)) {
+                if (cancelled) {
+                    throw new CheckpointException("dump.failed", "the seal was stopped while the last files of the archive "
+                            + "were uploading; nothing was sealed");
+                }
+                if (System.nanoTime() - lastSaid > 5_000_000_000L) {
+                    lastSaid = System.nanoTime();
+                    progress.step("uploading the last files of the archive (" + Sizes.human(uploadedBytes.get()) + " so far)");
+                }
             }
             failIfUploadFailed();
             // every file pg_dump wrote went up once: none left on disk, none claimed and not staged

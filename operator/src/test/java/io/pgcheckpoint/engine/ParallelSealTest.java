@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -492,6 +493,36 @@ class ParallelSealTest {
         Process p = pb.start();
         String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), text);
+    }
+
+    /** --timeout bounds the whole seal: uploads still running when it expires are stopped, not waited for. */
+    @Test
+    void theTimeoutStopsTheLastUploadsInsteadOfWaitingForThem(@TempDir Path dir) throws Exception {
+        Set<String> before = sealDirectories();
+        try (Store files = Stores.open("file:" + dir, null)) {
+            ForwardingStore slow = new ForwardingStore(files) {
+                @Override
+                public Upload stage(String key, Path file) {
+                    try {
+                        Thread.sleep(3_000); // a store far slower than pg_dump
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new CheckpointException("interrupted", "interrupted while uploading " + key);
+                    }
+                    return super.stage(key, file);
+                }
+            };
+            Duration timeout = Duration.ofSeconds(5);
+            long start = System.nanoTime();
+            CheckpointException e = assertThrows(CheckpointException.class, () -> new Sealer(Fixtures.TOOLS, Progress.SILENT)
+                    .seal(parallel(slow, "slow", 2).withLimits(new Sealer.Limits(Duration.ofSeconds(30), timeout))));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertEquals("seal.timeout", e.code(), e.getMessage());
+            assertTrue(took.compareTo(timeout.plusSeconds(6)) < 0, "stopped " + took.toMillis() + " ms after the start, "
+                    + "with a timeout of " + timeout.toMillis() + " ms");
+            assertEquals(List.of(), files.keys("slow/"), "nothing of the stopped seal is visible");
+            assertEquals(before, sealDirectories(), "nor left on local disk");
+        }
     }
 
     @Test
