@@ -177,6 +177,8 @@ public final class Sealer {
     }
 
     static final int MAX_ATTEMPTS = 6;
+    /** Above this many large objects a --jobs seal is one stream: the directory format has a file for each. */
+    static final long MAX_DIRECTORY_LARGE_OBJECTS = 10_000;
     /** The source majors the tests cover (docs/versions.md); older ones are dumped, with a note. */
     public static final int OLDEST_TESTED_MAJOR = 13;
     public static final int NEWEST_TESTED_MAJOR = 18;
@@ -236,18 +238,27 @@ public final class Sealer {
             List<Ledger.Relation> relations = Ledger.relations(c, request.exclusions(), false);
             SealLocks.verifyCovered(relations, SealLocks.held(c));
             List<Ledger.Relation> counted = Ledger.counted(relations);
+            int jobs = request.jobs();
+            long objects = jobs > 1 ? Ledger.largeObjects(c) : 0;
+            if (objects > MAX_DIRECTORY_LARGE_OBJECTS) {
+                // pg_dump's directory format writes one file per large object: one upload each
+                progress.step(objects + " large objects would be as many files and uploads in pg_dump's directory "
+                        + "format (at most " + MAX_DIRECTORY_LARGE_OBJECTS + "), so this seal is one stream, not "
+                        + jobs + " workers");
+                jobs = 1;
+            }
             progress.step("snapshot " + snapshot + " exported with " + locked.size() + " tables locked; dumping "
-                    + counted.size() + " tables to " + request.store().uri(Manifest.key(request.tag(), request.jobs() > 1
-                    ? Manifest.ARCHIVE_DIRECTORY + "/" : Manifest.ARCHIVE)) + (request.jobs() > 1 ? " with " + request.jobs()
+                    + counted.size() + " tables to " + request.store().uri(Manifest.key(request.tag(), jobs > 1
+                    ? Manifest.ARCHIVE_DIRECTORY + "/" : Manifest.ARCHIVE)) + (jobs > 1 ? " with " + jobs
                     + " parallel pg_dump workers" : ""));
 
             dumpApplication = "pgcheckpoint-dump-" + snapshot.replaceAll("[^0-9A-Za-z]", "").toLowerCase();
-            boolean uploadEarly = request.jobs() > 1 && !DirectoryDump.namesWithLineBreaks(c);
-            if (request.jobs() > 1 && !uploadEarly) {
+            boolean uploadEarly = jobs > 1 && !DirectoryDump.namesWithLineBreaks(c);
+            if (jobs > 1 && !uploadEarly) {
                 progress.step("a name in the database contains a line break, which pg_dump's progress lines cannot carry "
                         + "unambiguously: the archive's files are uploaded once pg_dump has ended");
             }
-            dump = startDump(request, dumping, snapshot, dumpApplication, uploadEarly);
+            dump = startDump(request, jobs, dumping, snapshot, dumpApplication, uploadEarly);
             run.watching(dump);
             List<Ledger.Entry> entries;
             long largeObjects;
@@ -596,15 +607,16 @@ public final class Sealer {
         }
     }
 
-    private ArchiveDump startDump(Request request, Dumping dumping, String snapshot, String application, boolean uploadEarly) {
+    private ArchiveDump startDump(Request request, int jobs, Dumping dumping, String snapshot, String application,
+                                  boolean uploadEarly) {
         List<String> command = new ArrayList<>(List.of(dumping.tools().path("pg_dump"),
                 dumping.compressArgument(), "--snapshot=" + snapshot, "--no-password",
                 "--lock-wait-timeout=" + Math.max(1, request.limits().lockWait().toMillis())));
         command.addAll(request.exclusions().pgDumpArguments());
-        if (request.jobs() > 1) {
+        if (jobs > 1) {
             java.util.Map<String, String> env = new java.util.HashMap<>(request.db().libpqEnv());
             env.put("PGAPPNAME", application);
-            return DirectoryDump.start(command, env, request.store(), request.tag(), request.jobs(), localDirectory(), uploadEarly,
+            return DirectoryDump.start(command, env, request.store(), request.tag(), jobs, localDirectory(), uploadEarly,
                     progress);
         }
         command.add(1, "--format=custom");

@@ -525,6 +525,28 @@ class ParallelSealTest {
         }
     }
 
+    /** pg_dump's directory format has a file per large object: past a limit, one stream uploads them instead. */
+    @Test
+    void manyLargeObjectsAreSealedAsOneStreamAndSaidSo(@TempDir Path dir) {
+        long extra = Sealer.MAX_DIRECTORY_LARGE_OBJECTS;
+        long before = Fixtures.count(app, "SELECT count(*) FROM pg_largeobject_metadata");
+        long newest = Fixtures.count(app, "SELECT coalesce(max(oid::text::bigint), 0) FROM pg_largeobject_metadata");
+        Fixtures.sql(app, "SELECT lo_from_bytea(0, convert_to('object ' || g, 'UTF8')) FROM generate_series(1, " + extra + ") g");
+        try (Store store = Stores.open("file:" + dir, null)) {
+            List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Manifest m = new Sealer(Fixtures.TOOLS, said::add).seal(parallel(store, "objects", 2));
+            assertTrue(said.stream().anyMatch(s -> s.contains("large objects would be as many files")
+                    && s.contains("one stream, not 2 workers")), () -> "said: " + said);
+            assertEquals("custom", m.archive().format());
+            assertEquals(Manifest.ARCHIVE, m.archive().file());
+            assertEquals(before + extra, m.ledger().largeObjects());
+            DrillReport report = new Driller(Fixtures.TOOLS, Progress.SILENT).drill(store, "objects", null, 2);
+            assertTrue(report.proven(), report::toString);
+        } finally {
+            Fixtures.sql(app, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata WHERE oid::text::bigint > " + newest);
+        }
+    }
+
     @Test
     void jobsOutOfRangeAreRefusedBeforeAnythingRuns(@TempDir Path dir) {
         try (Store store = Stores.open("file:" + dir, null)) {
