@@ -106,11 +106,7 @@ public final class Archives {
             throw new CheckpointException("store.read", "cannot create " + target + ": " + e.getMessage(), e);
         }
         AtomicLong total = new AtomicLong();
-        ExecutorService downloads = Executors.newFixedThreadPool(DirectoryDump.MAX_UPLOADERS, r -> {
-            Thread t = new Thread(r, "archive-download");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService downloads = Executors.newFixedThreadPool(DirectoryDump.MAX_UPLOADERS, DaemonThreads.named("archive-download"));
         try {
             List<Future<?>> running = new ArrayList<>();
             for (Manifest.ArchiveFile f : files) {

@@ -94,11 +94,7 @@ final class DirectoryDump implements ArchiveDump {
         this.work = work;
         this.dir = dir;
         this.progress = progress;
-        this.uploaders = Executors.newFixedThreadPool(uploaders, r -> {
-            Thread t = new Thread(r, "pg_dump-upload");
-            t.setDaemon(true);
-            return t;
-        });
+        this.uploaders = Executors.newFixedThreadPool(uploaders, DaemonThreads.named("pg_dump-upload"));
         // SIGTERM (a Job's deadline, Ctrl-C) must not leave staged uploads or local files behind.
         this.shutdownHook = new Thread(() -> {
             cancelled = true;
@@ -335,11 +331,7 @@ final class DirectoryDump implements ArchiveDump {
     public void commit() {
         Staged toc = staged.get(Manifest.TOC);
         toc.upload().commit();
-        ExecutorService committers = Executors.newFixedThreadPool(MAX_UPLOADERS, r -> {
-            Thread t = new Thread(r, "pg_dump-commit");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService committers = Executors.newFixedThreadPool(MAX_UPLOADERS, DaemonThreads.named("pg_dump-commit"));
         try {
             List<Future<?>> commits = new ArrayList<>();
             for (Staged s : staged.values()) {

@@ -65,51 +65,10 @@ public final class FileStore implements Store {
         Path target = resolve(key);
         try {
             Files.createDirectories(target.getParent());
-            Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+            Path partial = partialBeside(target);
             FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             OutputStream out = new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(channel), 1 << 20);
-            return new Upload() {
-                private boolean done;
-
-                @Override
-                public OutputStream stream() {
-                    return out;
-                }
-
-                @Override
-                public void commit() {
-                    try {
-                        out.flush();
-                        channel.force(true);
-                        out.close();
-                        linkIntoPlace(partial, target);
-                        done = true;
-                    } catch (IOException e) {
-                        abort();
-                        throw new CheckpointException("store.write", "cannot write " + target + ": " + e.getMessage(), e);
-                    }
-                }
-
-                @Override
-                public void abort() {
-                    if (done) {
-                        return;
-                    }
-                    done = true;
-                    try {
-                        out.close();
-                    } catch (IOException ignored) {
-                        // the partial file is removed below either way
-                    }
-                    try {
-                        Files.deleteIfExists(partial);
-                        // an aborted first file leaves no empty tag directory that list would show
-                        Files.deleteIfExists(partial.getParent());
-                    } catch (IOException ignored) {
-                        // best effort: a leftover .partial file or a non-empty directory is never taken for a checkpoint
-                    }
-                }
-            };
+            return new PartialUpload(partial, target, channel, out);
         } catch (IOException e) {
             throw new CheckpointException("store.write", "cannot write to " + target.getParent() + ": " + e.getMessage(), e);
         }
@@ -122,7 +81,7 @@ public final class FileStore implements Store {
     @Override
     public Upload stage(String key, Path file) {
         Path target = resolve(key);
-        Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+        Path partial = partialBeside(target);
         try {
             Files.createDirectories(target.getParent());
             Files.copy(file, partial);
@@ -133,33 +92,72 @@ public final class FileStore implements Store {
             removeWithEmptyParents(partial);
             throw new CheckpointException("store.write", "cannot write " + target + ": " + e.getMessage(), e);
         }
-        return new Upload() {
-            private boolean done;
+        return new PartialUpload(partial, target, null, null);
+    }
 
-            @Override
-            public OutputStream stream() {
+    private static Path partialBeside(Path target) {
+        return target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+    }
+
+    /**
+     * A write in a .partial file beside its key (never listed as an object): linked into place on
+     * commit, removed with the directories it leaves empty on abort.
+     */
+    private final class PartialUpload implements Upload {
+        private final Path partial;
+        private final Path target;
+        /** Null for a staged file, written and synced already. */
+        private final FileChannel channel;
+        private final OutputStream out;
+        private boolean done;
+
+        PartialUpload(Path partial, Path target, FileChannel channel, OutputStream out) {
+            this.partial = partial;
+            this.target = target;
+            this.channel = channel;
+            this.out = out;
+        }
+
+        @Override
+        public OutputStream stream() {
+            if (out == null) {
                 throw new IllegalStateException("a staged file is written already");
             }
+            return out;
+        }
 
-            @Override
-            public void commit() {
+        @Override
+        public void commit() {
+            try {
+                if (out != null) {
+                    out.flush();
+                    channel.force(true);
+                    out.close();
+                }
+                linkIntoPlace(partial, target);
+                done = true;
+            } catch (IOException e) {
+                abort();
+                throw new CheckpointException("store.write", "cannot write " + target + ": " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void abort() {
+            if (done) {
+                return;
+            }
+            done = true;
+            if (out != null) {
                 try {
-                    linkIntoPlace(partial, target);
-                    done = true;
-                } catch (IOException e) {
-                    abort();
-                    throw new CheckpointException("store.write", "cannot write " + target + ": " + e.getMessage(), e);
+                    out.close();
+                } catch (IOException ignored) {
+                    // the partial file is removed below either way
                 }
             }
-
-            @Override
-            public void abort() {
-                if (!done) {
-                    done = true;
-                    removeWithEmptyParents(partial);
-                }
-            }
-        };
+            // an aborted first file leaves no empty tag directory that list would show
+            removeWithEmptyParents(partial);
+        }
     }
 
     /** Removes a partial file, and the directories it leaves empty up to the root, so that list shows no tag for it. */

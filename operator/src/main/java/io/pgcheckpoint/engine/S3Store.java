@@ -319,11 +319,7 @@ public final class S3Store implements Store {
         private final String key;
         private final String objectKey;
         private final String uploadId;
-        private final ExecutorService uploader = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "s3-part-upload");
-            t.setDaemon(true);
-            return t;
-        });
+        private final ExecutorService uploader = Executors.newSingleThreadExecutor(DaemonThreads.named("s3-part-upload"));
         private final List<CompletedPart> parts = new ArrayList<>();
         // allocated on the first write: a staged file upload never needs them
         private byte[] buffer;

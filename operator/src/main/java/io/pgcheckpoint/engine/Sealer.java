@@ -504,11 +504,7 @@ public final class Sealer {
             this.limits = limits;
             this.sealing = sealing;
             this.meta = meta;
-            this.timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "seal-deadline");
-                t.setDaemon(true);
-                return t;
-            });
+            this.timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("seal-deadline"));
             timer.schedule(this::timeout, limits.timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         }
 

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.fabric8.kubernetes.client.internal.CertUtils;
+import io.pgcheckpoint.engine.DaemonThreads;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -34,11 +35,8 @@ public final class ApiHttp implements AutoCloseable {
         } else {
             server = HttpServer.create(address, 0);
         }
-        server.setExecutor(new ThreadPoolExecutor(0, MAX_CONCURRENT, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "api");
-            t.setDaemon(true);
-            return t;
-        }));
+        server.setExecutor(new ThreadPoolExecutor(0, MAX_CONCURRENT, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                DaemonThreads.named("api")));
         server.createContext("/api/", api::handle);
         server.createContext("/", Dashboard::serve);
         server.start();
