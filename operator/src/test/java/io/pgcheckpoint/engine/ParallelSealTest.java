@@ -301,17 +301,24 @@ class ParallelSealTest {
         }
     }
 
-    /** A store whose staged uploads (or their commits) fail after the first few. */
+    /** A store whose staged uploads (or their commits) fail after the first few; it completes one upload at a time. */
     static final class FailingStore extends ForwardingStore {
         final AtomicInteger staged = new AtomicInteger();
         final AtomicInteger committed = new AtomicInteger();
         final int failStageAt;
         final int failCommitAt;
+        /** Called with the number of the commit that just succeeded. */
+        final java.util.function.IntConsumer afterCommit;
 
         FailingStore(Store delegate, int failStageAt, int failCommitAt) {
+            this(delegate, failStageAt, failCommitAt, n -> { });
+        }
+
+        FailingStore(Store delegate, int failStageAt, int failCommitAt, java.util.function.IntConsumer afterCommit) {
             super(delegate);
             this.failStageAt = failStageAt;
             this.failCommitAt = failCommitAt;
+            this.afterCommit = afterCommit;
         }
 
         @Override
@@ -328,11 +335,16 @@ class ParallelSealTest {
 
                 @Override
                 public void commit() {
-                    if (committed.incrementAndGet() == failCommitAt) {
-                        upload.abort();
-                        throw new CheckpointException("store.write", "injected: the store refused to complete " + key);
+                    // one completion at a time, so that what afterCommit sees is what came before it
+                    synchronized (FailingStore.this) {
+                        int number = committed.incrementAndGet();
+                        if (number == failCommitAt) {
+                            upload.abort();
+                            throw new CheckpointException("store.write", "injected: the store refused to complete " + key);
+                        }
+                        upload.commit();
+                        afterCommit.accept(number);
                     }
-                    upload.commit();
                 }
 
                 @Override
@@ -371,14 +383,20 @@ class ParallelSealTest {
             assertEquals("store.incomplete", young.code(), young.getMessage());
             assertTrue(young.getMessage().contains("half/archive/toc.dat"), young.getMessage());
             // once old enough, the orphan is removed and the tag sealed afresh
-            Path toc = dir.resolve("half/archive/toc.dat");
-            Files.setLastModifiedTime(toc, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(120)));
-            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(files, "half", 2));
-            Set<String> expected = new java.util.TreeSet<>(Archives.keys(m));
-            expected.add("half/" + Manifest.MANIFEST);
-            assertEquals(expected, new java.util.TreeSet<>(files.keys("half/")), "no file of the orphan is left");
-            assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(files, "half", null, 2).proven());
+            sealAgainOnceOrphaned(dir, files, "half", List.of("half/archive/toc.dat"));
         }
+    }
+
+    /** Ages the orphan's objects past {@link Sealer#ORPHAN_AGE}, seals the tag again: only the new archive is left, and proven. */
+    private static void sealAgainOnceOrphaned(Path dir, Store files, String tag, List<String> orphan) throws IOException {
+        for (String key : orphan) {
+            Files.setLastModifiedTime(dir.resolve(key), java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(120)));
+        }
+        Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(files, tag, 2));
+        Set<String> expected = new java.util.TreeSet<>(Archives.keys(m));
+        expected.add(tag + "/" + Manifest.MANIFEST);
+        assertEquals(expected, new java.util.TreeSet<>(files.keys(tag + "/")), "no file of the orphan is left");
+        assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(files, tag, null, 2).proven());
     }
 
     /**
@@ -390,35 +408,14 @@ class ParallelSealTest {
     @Test
     void aSealThatLosesCommittedFilesWritesNoManifestAndItsLeftoversAreReplacedLater(@TempDir Path dir) throws Exception {
         try (Store files = Stores.open("file:" + dir, null)) {
-            AtomicInteger commits = new AtomicInteger();
-            ForwardingStore takenMidCommit = new ForwardingStore(files) {
-                @Override
-                public Upload stage(String key, Path file) {
-                    Upload upload = super.stage(key, file);
-                    return new Upload() {
-                        @Override
-                        public java.io.OutputStream stream() {
-                            return upload.stream();
-                        }
-
-                        @Override
-                        public void commit() {
-                            upload.commit();
-                            if (commits.incrementAndGet() == 2) {
-                                // what the second seal's clean-up does: every committed file, toc.dat last
-                                List<String> keys = new ArrayList<>(files.keys("taken/archive/"));
-                                keys.sort(Comparator.comparing((String k) -> k.endsWith(Manifest.TOC)));
-                                keys.forEach(files::delete);
-                            }
-                        }
-
-                        @Override
-                        public void abort() {
-                            upload.abort();
-                        }
-                    };
+            FailingStore takenMidCommit = new FailingStore(files, -1, -1, number -> {
+                if (number == 2) {
+                    // what the second seal's clean-up does: every committed file, toc.dat last
+                    List<String> keys = new ArrayList<>(files.keys("taken/archive/"));
+                    keys.sort(Comparator.comparing((String k) -> k.endsWith(Manifest.TOC)));
+                    keys.forEach(files::delete);
                 }
-            };
+            });
             CheckpointException lost = assertThrows(CheckpointException.class,
                     () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(takenMidCommit, "taken", 2)));
             assertEquals("store.incomplete", lost.code(), lost.getMessage());
@@ -432,14 +429,7 @@ class ParallelSealTest {
             CheckpointException young = assertThrows(CheckpointException.class,
                     () -> new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(files, "taken", 2)));
             assertEquals("store.incomplete", young.code(), young.getMessage());
-            for (String key : left) {
-                Files.setLastModifiedTime(dir.resolve(key), java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(120)));
-            }
-            Manifest m = new Sealer(Fixtures.TOOLS, Progress.SILENT).seal(parallel(files, "taken", 2));
-            Set<String> expected = new java.util.TreeSet<>(Archives.keys(m));
-            expected.add("taken/" + Manifest.MANIFEST);
-            assertEquals(expected, new java.util.TreeSet<>(files.keys("taken/")), "no leftover remains");
-            assertTrue(new Driller(Fixtures.TOOLS, Progress.SILENT).drill(files, "taken", null, 2).proven());
+            sealAgainOnceOrphaned(dir, files, "taken", left);
         }
     }
 
