@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.pgcheckpoint.api.Checkpoint;
 import io.pgcheckpoint.api.CheckpointStatus;
 import io.pgcheckpoint.api.Database;
@@ -44,23 +45,28 @@ final class CheckpointCleanup {
     /**
      * A live Checkpoint: adds the finalizer when its effective policy is Delete, removes it when
      * the policy became Retain. Without a Database and a policy of its own, nothing changes.
+     *
+     * @return true when it changed the finalizer: the stored resource is cached, and the reconcile
+     *         ends there, so that the status is worked out from that copy (the finalizer patch
+     *         may have re-read the resource, and the status this reconcile has may be older)
      */
-    void keepFinalizer(Checkpoint checkpoint, Context<Checkpoint> context) {
+    boolean keepFinalizer(Checkpoint checkpoint, Context<Checkpoint> context) {
         Database db = context.getSecondaryResource(Database.class).orElse(null);
         if (db == null && (checkpoint.getSpec() == null || checkpoint.getSpec().deletionPolicy == null)) {
-            return;
+            return false;
         }
         boolean delete = DeletionPolicy.effective(checkpoint, db) == DeletionPolicy.Delete;
-        // the status patch that ends this reconcile carries the resource version: it is the one the finalizer patch made
+        Checkpoint stored;
         if (delete && !checkpoint.hasFinalizer(FINALIZER)) {
-            Checkpoint stored = PrimaryUpdateAndCacheUtils.addFinalizer(context.getClient(), checkpoint, FINALIZER);
-            checkpoint.addFinalizer(FINALIZER);
-            checkpoint.getMetadata().setResourceVersion(stored.getMetadata().getResourceVersion());
+            stored = PrimaryUpdateAndCacheUtils.addFinalizer(context.getClient(), checkpoint, FINALIZER);
         } else if (!delete && checkpoint.hasFinalizer(FINALIZER)) {
-            Checkpoint stored = PrimaryUpdateAndCacheUtils.removeFinalizer(context.getClient(), checkpoint, FINALIZER);
-            checkpoint.removeFinalizer(FINALIZER);
-            checkpoint.getMetadata().setResourceVersion(stored.getMetadata().getResourceVersion());
+            stored = PrimaryUpdateAndCacheUtils.removeFinalizer(context.getClient(), checkpoint, FINALIZER);
+        } else {
+            return false;
         }
+        context.eventSourceRetriever().getControllerEventSource()
+                .handleRecentResourceUpdate(ResourceID.fromResource(checkpoint), stored, checkpoint);
+        return true;
     }
 
     /**

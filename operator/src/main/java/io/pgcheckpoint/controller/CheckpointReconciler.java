@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 public class CheckpointReconciler implements Reconciler<Checkpoint> {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointReconciler.class);
     static final String DATABASE_INDEX = "checkpoint-database";
+    /** After a finalizer patch, the next reconcile starts from the resource it stored. */
+    private static final Duration FINALIZER_CHANGED = Duration.ofMillis(10);
     private final CheckpointObserver observer;
     private final CheckpointJobs jobs;
     private final CheckpointCleanup cleanup;
@@ -61,7 +63,9 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
             CheckpointCleanup.Result result = cleanup.onDeletion(checkpoint, context, jobs);
             return result.released() ? UpdateControl.noUpdate() : patch.end(context, result.again());
         }
-        cleanup.keepFinalizer(checkpoint, context);
+        if (cleanup.keepFinalizer(checkpoint, context)) {
+            return UpdateControl.<Checkpoint>noUpdate().rescheduleAfter(FINALIZER_CHANGED);
+        }
         var patch = StatusPatch.begin(checkpoint, CheckpointStatus::new, Checkpoint::new);
         CheckpointStatus status = checkpoint.getStatus();
         if (status.isDone()) {
@@ -86,11 +90,12 @@ public class CheckpointReconciler implements Reconciler<Checkpoint> {
     public ErrorStatusUpdateControl<Checkpoint> updateErrorStatus(Checkpoint checkpoint, Context<Checkpoint> context, Exception e) {
         LOG.warn("reconciling checkpoint {}/{} failed; retrying", checkpoint.getMetadata().getNamespace(),
                 checkpoint.getMetadata().getName(), e);
-        CheckpointStatus status = StatusPatch.copy(checkpoint.getStatus(), CheckpointStatus.class, CheckpointStatus::new);
+        Checkpoint stored = StatusPatch.stored(checkpoint, context);
+        CheckpointStatus status = StatusPatch.copy(stored.getStatus(), CheckpointStatus.class, CheckpointStatus::new);
         status.reconcileError(e.getMessage());
         new EventRecorder(context.getClient()).record(checkpoint, EventRecorder.Type.Warning, EventRecorder.Reason.ReconcileError,
                 status.message);
-        return StatusPatch.error(checkpoint, status, Checkpoint::new);
+        return StatusPatch.error(stored, status, Checkpoint::new);
     }
 
     /** An Event, a log line and the failure metric for each transition; an Event when a wait's reason changes. */

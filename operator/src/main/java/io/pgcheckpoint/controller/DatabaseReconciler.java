@@ -69,8 +69,9 @@ public class DatabaseReconciler implements Reconciler<Database> {
     @Override
     public ErrorStatusUpdateControl<Database> updateErrorStatus(Database db, Context<Database> context, Exception e) {
         LOG.warn("reconciling database {}/{} failed; retrying", db.getMetadata().getNamespace(), db.getMetadata().getName(), e);
-        DatabaseStatus status = StatusPatch.copy(db.getStatus(), DatabaseStatus.class, DatabaseStatus::new);
+        Database stored = StatusPatch.stored(db, context);
+        DatabaseStatus status = StatusPatch.copy(stored.getStatus(), DatabaseStatus.class, DatabaseStatus::new);
         status.reconcileError(e.getMessage());
-        return StatusPatch.error(db, status, Database::new);
+        return StatusPatch.error(stored, status, Database::new);
     }
 }

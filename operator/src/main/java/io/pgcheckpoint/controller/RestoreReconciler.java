@@ -77,9 +77,10 @@ public class RestoreReconciler implements Reconciler<Restore> {
     @Override
     public ErrorStatusUpdateControl<Restore> updateErrorStatus(Restore restore, Context<Restore> context, Exception e) {
         LOG.warn("reconciling restore {}/{} failed; retrying", restore.getMetadata().getNamespace(), restore.getMetadata().getName(), e);
-        RestoreStatus status = StatusPatch.copy(restore.getStatus(), RestoreStatus.class, RestoreStatus::new);
+        Restore stored = StatusPatch.stored(restore, context);
+        RestoreStatus status = StatusPatch.copy(stored.getStatus(), RestoreStatus.class, RestoreStatus::new);
         status.reconcileError(e.getMessage());
-        return StatusPatch.error(restore, status, Restore::new);
+        return StatusPatch.error(stored, status, Restore::new);
     }
 
     private Duration start(Restore restore, Context<Restore> context) {

@@ -121,8 +121,20 @@ final class StatusPatch<S, R extends CustomResource<?, S>> {
         }
     }
 
-    static <S, R extends CustomResource<?, S>> ErrorStatusUpdateControl<R> error(R resource, S status, Supplier<R> empty) {
-        return ErrorStatusUpdateControl.patchStatus(statusOnly(resource, status, empty));
+    /**
+     * What a failed reconcile reports its error on: the resource as stored (JOSDK's cached copy,
+     * not the one the reconcile may have changed in place before it failed, whose transition was
+     * never stored nor announced).
+     */
+    static <S, R extends CustomResource<?, S>> R stored(R resource, Context<R> context) {
+        return context.getPrimaryCache().get(ResourceID.fromResource(resource)).orElse(resource);
+    }
+
+    /** The error's status patch, refused (409) if {@code stored} is not the latest version: a reconcile follows then anyway. */
+    static <S, R extends CustomResource<?, S>> ErrorStatusUpdateControl<R> error(R stored, S status, Supplier<R> empty) {
+        R patch = statusOnly(stored, status, empty);
+        patch.getMetadata().setResourceVersion(stored.getMetadata().getResourceVersion());
+        return ErrorStatusUpdateControl.patchStatus(patch);
     }
 
     /** A deep copy of a status, to change without touching the one given. */
