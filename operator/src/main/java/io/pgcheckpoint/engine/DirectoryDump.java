@@ -133,11 +133,17 @@ final class DirectoryDump implements ArchiveDump {
         if (!Files.isDirectory(proc.resolve("self/fd"))) {
             return false;
         }
+        Path real;
+        try {
+            real = file.toRealPath(); // what /proc's links name: no symbolic link, no relative part
+        } catch (IOException e) {
+            return false; // gone: nobody writes it
+        }
         return Stream.concat(Stream.of(process.toHandle()), process.descendants()).anyMatch(p -> {
             try (Stream<Path> fds = Files.list(proc.resolve(p.pid() + "/fd"))) {
                 return fds.anyMatch(fd -> {
                     try {
-                        return Files.readSymbolicLink(fd).equals(file);
+                        return Files.readSymbolicLink(fd).equals(real);
                     } catch (IOException e) {
                         return false; // closed meanwhile
                     }

@@ -48,6 +48,8 @@ public final class S3Store implements Store {
     /** S3's limits: parts per upload, and the largest part. */
     static final int MAX_PARTS = 10_000;
     static final long MAX_PART_SIZE = 5L << 30;
+    /** The largest archive one stream can upload: 10,000 parts of 16 MiB (156 GiB). */
+    static final long STREAM_CAPACITY = (long) MAX_PARTS * PART_SIZE;
 
     /** 16 MiB parts, larger (whole MiB) for a file that would need more than 10,000 of them. */
     static long partSizeFor(long size) {
@@ -417,7 +419,7 @@ public final class S3Store implements Store {
             awaitInFlight();
             if (parts.size() >= MAX_PARTS) {
                 throw new IOException("the archive outgrew what one stream can upload (" + MAX_PARTS + " parts of "
-                        + Sizes.human(PART_SIZE) + ", " + Sizes.human((long) MAX_PARTS * PART_SIZE) + "): seal with --jobs N "
+                        + Sizes.human(PART_SIZE) + ", " + Sizes.human(STREAM_CAPACITY) + "): seal with --jobs N "
                         + "(spec.dump.jobs), whose files are uploaded each in parts sized to it");
             }
             byte[] data = buffer;

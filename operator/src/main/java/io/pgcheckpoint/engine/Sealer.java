@@ -240,8 +240,10 @@ public final class Sealer {
             List<Ledger.Relation> counted = Ledger.counted(relations);
             int jobs = request.jobs();
             long objects = jobs > 1 ? Ledger.largeObjects(c) : 0;
-            if (objects > MAX_DIRECTORY_LARGE_OBJECTS) {
-                // pg_dump's directory format writes one file per large object: one upload each
+            // pg_dump's directory format writes one file per large object: one upload each. One
+            // stream instead, unless the database is too large for what one stream can upload.
+            if (objects > MAX_DIRECTORY_LARGE_OBJECTS
+                    && Db.queryLong(c, "SELECT pg_database_size(current_database())") < S3Store.STREAM_CAPACITY) {
                 progress.step(objects + " large objects would be as many files and uploads in pg_dump's directory "
                         + "format (at most " + MAX_DIRECTORY_LARGE_OBJECTS + "), so this seal is one stream, not "
                         + jobs + " workers");
