@@ -7,6 +7,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgcheckpoint.controller.JobFactory;
 import io.pgcheckpoint.controller.OperatorApp;
+import io.pgcheckpoint.engine.DaemonThreads;
 import io.pgcheckpoint.web.ApiHttp;
 import io.pgcheckpoint.web.CheckpointApi;
 import io.pgcheckpoint.web.OperatorHttp;
@@ -65,8 +66,7 @@ final class OperatorCommand implements Callable<Integer> {
                 // JOSDK itself calls System.exit when an informer stops or leadership is lost, and
                 // stopping the operator from this hook can call it once more, which blocks a hook
                 // for ever: the pod stayed Running, never ready. Stop on a daemon thread, bounded.
-                Thread stop = new Thread(operator::stop, "operator-stop-worker");
-                stop.setDaemon(true);
+                Thread stop = DaemonThreads.named("operator-stop-worker").newThread(operator::stop);
                 stop.start();
                 try {
                     stop.join(STOP_GRACE_MILLIS);

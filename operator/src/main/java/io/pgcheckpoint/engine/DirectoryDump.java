@@ -37,6 +37,8 @@ import java.util.stream.Stream;
 final class DirectoryDump implements ArchiveDump {
     /** pg_dump's parallel leader logs this, untranslated (LC_MESSAGES=C), when a worker is done with an item. */
     private static final Pattern FINISHED = Pattern.compile("^pg_dump: finished item (\\d+) ");
+    /** Whether /proc lists processes' open files (Linux). */
+    private static final boolean PROC_FDS = Files.isDirectory(Path.of("/proc/self/fd"));
     /** Uploads and commits in flight at once; the store, not the CPU, is what they wait on. */
     static final int MAX_UPLOADERS = 4;
 
@@ -129,8 +131,7 @@ final class DirectoryDump implements ArchiveDump {
      * before the leader prints that line, so an open file means the line was not pg_dump's.
      */
     private boolean openByPgDump(Path file) {
-        Path proc = Path.of("/proc");
-        if (!Files.isDirectory(proc.resolve("self/fd"))) {
+        if (!PROC_FDS) {
             return false;
         }
         Path real;
@@ -140,7 +141,7 @@ final class DirectoryDump implements ArchiveDump {
             return false; // gone: nobody writes it
         }
         return Stream.concat(Stream.of(process.toHandle()), process.descendants()).anyMatch(p -> {
-            try (Stream<Path> fds = Files.list(proc.resolve(p.pid() + "/fd"))) {
+            try (Stream<Path> fds = Files.list(Path.of("/proc", String.valueOf(p.pid()), "fd"))) {
                 return fds.anyMatch(fd -> {
                     try {
                         return Files.readSymbolicLink(fd).equals(real);
@@ -176,12 +177,13 @@ final class DirectoryDump implements ArchiveDump {
         }
     }
 
-    private List<String> files(java.util.function.Predicate<String> wanted) {
+    /** What pg_dump's directory holds on local disk: written and not uploaded yet. */
+    private List<String> files() {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
         try (Stream<Path> list = Files.list(dir)) {
-            return list.map(p -> p.getFileName().toString()).filter(wanted).sorted().toList();
+            return list.map(p -> p.getFileName().toString()).sorted().toList();
         } catch (IOException e) {
             fail(e);
             return List.of();
@@ -282,7 +284,7 @@ final class DirectoryDump implements ArchiveDump {
                         + "; nothing was sealed and earlier checkpoints are untouched");
             }
             // what pg_dump writes last, or without a finished line: toc.dat, large objects
-            for (String name : files(name -> true)) {
+            for (String name : files()) {
                 upload(name);
             }
             uploaders.shutdown();
@@ -299,7 +301,7 @@ final class DirectoryDump implements ArchiveDump {
             }
             failIfUploadFailed();
             // every file pg_dump wrote went up once: none left on disk, none claimed and not staged
-            List<String> left = files(name -> true);
+            List<String> left = files();
             Set<String> missing = new java.util.TreeSet<>(claimed);
             missing.removeAll(staged.keySet());
             if (!left.isEmpty() || !missing.isEmpty()) {

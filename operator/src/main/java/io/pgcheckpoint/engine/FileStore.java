@@ -160,18 +160,23 @@ public final class FileStore implements Store {
         }
     }
 
+    /** Removes the directories above a removed file that it left empty, up to the store's root. */
+    private void removeEmptyParents(Path file) throws IOException {
+        for (Path d = file.getParent(); d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
+            try (Stream<Path> left = Files.list(d)) {
+                if (left.findAny().isPresent()) {
+                    break;
+                }
+            }
+            Files.deleteIfExists(d);
+        }
+    }
+
     /** Removes a partial file, and the directories it leaves empty up to the root, so that list shows no tag for it. */
     private void removeWithEmptyParents(Path partial) {
         try {
             Files.deleteIfExists(partial);
-            for (Path d = partial.getParent(); d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
-                try (Stream<Path> left = Files.list(d)) {
-                    if (left.findAny().isPresent()) {
-                        break;
-                    }
-                }
-                Files.deleteIfExists(d);
-            }
+            removeEmptyParents(partial);
         } catch (IOException ignored) {
             // best effort: a leftover .partial file or an empty directory is never taken for a checkpoint
         }
@@ -358,14 +363,7 @@ public final class FileStore implements Store {
         delete(version.key());
         try {
             // the tag's directory goes with its last file, so that list no longer shows the tag
-            for (Path d = file.getParent(); d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
-                try (Stream<Path> left = Files.list(d)) {
-                    if (left.findAny().isPresent()) {
-                        break;
-                    }
-                }
-                Files.deleteIfExists(d);
-            }
+            removeEmptyParents(file);
         } catch (IOException e) {
             throw new CheckpointException("store.write", "cannot remove the directory of " + uri(version.key()) + ": " + e.getMessage(), e);
         }

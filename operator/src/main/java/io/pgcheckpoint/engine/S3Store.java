@@ -43,7 +43,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * the archive's size; an upload that fails or is interrupted is aborted.
  */
 public final class S3Store implements Store {
-    /** 16 MiB parts allow archives up to 160 GB (S3 allows 10,000 parts). */
+    /** A stream's parts, and the smallest parts of a staged file. */
     static final int PART_SIZE = 16 * 1024 * 1024;
     /** S3's limits: parts per upload, and the largest part. */
     static final int MAX_PARTS = 10_000;
