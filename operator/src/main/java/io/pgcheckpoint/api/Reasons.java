@@ -28,6 +28,8 @@ public final class Reasons {
     public static final String CHECKPOINT_FAILED = "CheckpointFailed";
     public static final String SECRET_MISSING = "SecretMissing";
     public static final String CONTAINER_CONFIG_ERROR = "ContainerConfigError";
+    /** The kubelet could not read a Secret or ConfigMap from its cache yet, and retries by itself. */
+    public static final String CONTAINER_CONFIG_PENDING = "ContainerConfigPending";
     public static final String IMAGE_PULL_FAILED = "ImagePullFailed";
     public static final String POD_CREATE_FAILED = "PodCreateFailed";
     public static final String JOB_CREATE_FAILED = "JobCreateFailed";

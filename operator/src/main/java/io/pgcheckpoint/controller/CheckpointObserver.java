@@ -101,9 +101,9 @@ final class CheckpointObserver {
         return null;
     }
 
-    /** Running again after a wait (an image pull that backed off): the wait's message goes. */
+    /** Running again after a wait (an image pull that backed off, a Secret not in the kubelet's cache yet): the wait's message goes. */
     private static void resumed(CheckpointStatus status, String reason, String message) {
-        if (Reasons.IMAGE_PULL_BACK_OFF.equals(status.readyReason())) {
+        if (Reasons.IMAGE_PULL_BACK_OFF.equals(status.readyReason()) || Reasons.CONTAINER_CONFIG_PENDING.equals(status.readyReason())) {
             status.waiting(reason, message);
         }
     }

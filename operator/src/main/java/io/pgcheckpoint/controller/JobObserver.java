@@ -38,6 +38,8 @@ final class JobObserver {
     static final Pattern MOUNT_KEY_NOT_FOUND = Pattern.compile("non-existent secret key: (\\S+)");
     static final List<String> IMAGE_INVALID = List.of("InvalidImageName", "ErrImageNeverPull");
     static final List<String> IMAGE_BACK_OFF = List.of("ErrImagePull", "ImagePullBackOff");
+    /** The kubelet's words for a Secret or ConfigMap it has not read into its cache yet: it retries. */
+    static final Pattern CACHE_NOT_SYNCED = Pattern.compile("failed to sync \\w+ cache");
 
     private JobObserver() {
     }
@@ -148,6 +150,10 @@ final class JobObserver {
                 }
                 String why = cs.getState().getWaiting().getReason();
                 String what = cs.getState().getWaiting().getMessage() == null ? why : cs.getState().getWaiting().getMessage();
+                if ("CreateContainerConfigError".equals(why) && CACHE_NOT_SYNCED.matcher(what).find()) {
+                    return new JobOutcome<>(JobOutcome.State.WAITING, null, null, Reasons.CONTAINER_CONFIG_PENDING,
+                            "container " + cs.getName() + " is not started yet (" + what + "); the kubelet keeps trying", started, null);
+                }
                 if ("CreateContainerConfigError".equals(why)) {
                     String secret = secretProblem(what, databases);
                     return JobOutcome.blocked(secret != null ? Reasons.SECRET_MISSING : Reasons.CONTAINER_CONFIG_ERROR,

@@ -111,6 +111,24 @@ class JobOutcomeTest {
         assertEquals("ContainerConfigError", o.reason());
     }
 
+    /**
+     * The kubelet reports CreateContainerConfigError also while its Secret or ConfigMap cache is
+     * not synced yet ("failed to sync secret cache: timed out waiting for the condition"), and
+     * retries by itself: that is a wait, not a Checkpoint to fail (it failed one on the testbed).
+     */
+    @Test
+    void aSecretCacheNotSyncedYetIsAWaitNotAFailure() {
+        for (String cache : List.of("secret", "configmap")) {
+            JobOutcome<SealResult> o = JobObserver.outcome(job(null, null), List.of(waiting(Labels.MAIN_CONTAINER, false,
+                    "CreateContainerConfigError", "failed to sync " + cache + " cache: timed out waiting for the condition")),
+                    List.of(), SealResult.class, DATABASES);
+            assertEquals(JobOutcome.State.WAITING, o.state(), cache);
+            assertEquals("ContainerConfigPending", o.reason());
+            assertTrue(o.message().contains("failed to sync " + cache + " cache") && o.message().contains("keeps trying"),
+                    o.message());
+        }
+    }
+
     @Test
     void imagesThatCannotBePulledWaitUnlessTheyCanNeverBe() {
         JobOutcome<SealResult> o = JobObserver.outcome(job(null, null), List.of(waiting(Labels.DRILL_SERVER_CONTAINER, true,
